@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kspan: one `make` builds the module for KERNEL and every user-space
+# program and test.
+#
+#   make [KERNEL=6.1|6.12|6.12-rt|debug]   module + user space + tests
+#   make check [KERNEL=...]                all checks and suites (all kernels
+#                                          unless KERNEL is given)
+#   make demo                              boot a guest, load the module
+#   make setup                             install dependencies (root)
+#   make clean
+
+KERNEL ?= 6.1
+KSPAN_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kspan
+export KSPAN_CACHE
+
+BUILD := build
+MODDIR := $(BUILD)/$(KERNEL)/mod
+KDIR = $(shell cat $(KSPAN_CACHE)/kernels/$(KERNEL)/build 2>/dev/null)
+HARNESS_INC := $(KSPAN_CACHE)/tools/include
+
+CC ?= cc
+WARN := -Wall -Wextra -Werror
+BASE_CFLAGS := -O2 -g $(WARN) -Iuapi -Iuserspace/lib
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE $(BASE_CFLAGS)
+# The kselftest harness needs GNU C (typeof, statement expressions); it is
+# a system header so that its own unused parameters do not trip -Wextra.
+TEST_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(BASE_CFLAGS) -isystem $(HARNESS_INC)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=all
+
+LIB_SRC := $(wildcard userspace/lib/*.c)
+LIB_HDR := $(wildcard userspace/lib/*.h) uapi/linux/kspan.h
+UNIT_SRC := $(wildcard tests/unit/*.c)
+GUEST_SRC := $(wildcard tests/guest/*.c)
+
+USER_BINS := $(BUILD)/bin/kspanctl
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+GUEST_BINS := $(GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)
+
+.PHONY: all module user tests check demo setup clean
+all: module user tests
+
+# Kbuild writes objects next to the sources, so each kernel gets a farm of
+# symlinks to the sources and builds there.
+module:
+	@test -n "$(KDIR)" || { echo "kernel $(KERNEL) not prepared: run scripts/setup --kernel $(KERNEL)" >&2; exit 1; }
+	@mkdir -p $(MODDIR)/tests
+	@cp -rsf $(CURDIR)/Kbuild $(CURDIR)/kmod $(CURDIR)/uapi $(MODDIR)/
+	@cp -rsf $(CURDIR)/tests/kmod $(MODDIR)/tests/
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MODDIR) W=1 KSPAN_TESTS=m modules
+
+user: $(USER_BINS)
+tests: $(UNIT_BINS) $(GUEST_BINS)
+
+$(BUILD)/bin/kspanctl: userspace/kspanctl/kspanctl.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(LIB_SRC)
+
+# Host unit tests run under ASan and UBSan.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) | harness
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -o $@ $< $(LIB_SRC)
+
+$(BUILD)/tests/guest/%: tests/guest/%.c tests/guest/guest_util.h $(LIB_SRC) $(LIB_HDR) | harness
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIB_SRC)
+
+.PHONY: harness
+harness:
+	@test -r $(HARNESS_INC)/kselftest_harness.h || { echo "kselftest harness missing: run scripts/setup" >&2; exit 1; }
+
+check:
+	scripts/check $(if $(filter command line,$(origin KERNEL)),--kernel $(KERNEL))
+
+demo:
+	scripts/demo
+
+setup:
+	scripts/setup
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test-only module: commits one deliberate kernel bug at load time, chosen
+ * by the "fault" parameter, so that the test runner's own tests can show
+ * that each class of bug fails a guest run.
+ *
+ *   warn    WARN_ON (caught on every kernel)
+ *   uaf     use after free (KASAN)
+ *   abba    lock order inversion A->B then B->A (lockdep, no real deadlock)
+ *   atomic  sleep while holding a spinlock (DEBUG_ATOMIC_SLEEP)
+ *   leak    unreferenced allocation (kmemleak)
+ *   none    nothing: the control case
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compiler.h>
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+
+static char *fault = "none";
+module_param(fault, charp, 0444);
+MODULE_PARM_DESC(fault, "bug to commit at load: none, warn, uaf, abba, atomic, leak");
+
+static DEFINE_MUTEX(lock_a);
+static DEFINE_MUTEX(lock_b);
+static DEFINE_SPINLOCK(atomic_lock);
+
+static void fault_uaf(void)
+{
+	char *p = kmalloc(64, GFP_KERNEL);
+
+	if (!p)
+		return;
+	kfree(p);
+	/* Hide the pointer from the compiler's own use-after-free check. */
+	OPTIMIZER_HIDE_VAR(p);
+	pr_info("read after free: %d\n", READ_ONCE(p[8]));
+}
+
+static void fault_abba(void)
+{
+	mutex_lock(&lock_a);
+	mutex_lock(&lock_b);
+	mutex_unlock(&lock_b);
+	mutex_unlock(&lock_a);
+
+	mutex_lock(&lock_b);
+	mutex_lock(&lock_a);
+	mutex_unlock(&lock_a);
+	mutex_unlock(&lock_b);
+}
+
+static void fault_atomic(void)
+{
+	spin_lock(&atomic_lock);
+	msleep(1);
+	spin_unlock(&atomic_lock);
+}
+
+static void fault_leak(void)
+{
+	void *p = kmalloc(128, GFP_KERNEL);
+
+	pr_info("leaking %p\n", p);
+}
+
+static int __init kspan_faults_init(void)
+{
+	pr_info("fault=%s\n", fault);
+	if (!strcmp(fault, "warn"))
+		WARN_ON(1);
+	else if (!strcmp(fault, "uaf"))
+		fault_uaf();
+	else if (!strcmp(fault, "abba"))
+		fault_abba();
+	else if (!strcmp(fault, "atomic"))
+		fault_atomic();
+	else if (!strcmp(fault, "leak"))
+		fault_leak();
+	else if (strcmp(fault, "none"))
+		return -EINVAL;
+	return 0;
+}
+
+static void __exit kspan_faults_exit(void)
+{
+}
+
+module_init(kspan_faults_init);
+module_exit(kspan_faults_exit);
+
+MODULE_DESCRIPTION("kspan test-only fault injector for the test runner's own tests");
+MODULE_LICENSE("GPL");
