@@ -62,7 +62,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) | harness
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -o $@ $< $(LIB_SRC)
 
-$(BUILD)/tests/guest/%: tests/guest/%.c tests/guest/guest_util.h $(LIB_SRC) $(LIB_HDR) | harness
+$(BUILD)/tests/guest/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(LIB_SRC) $(LIB_HDR) | harness
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIB_SRC)
 

@@ -3,12 +3,15 @@
  * kspan: the /dev/kspan character device and its ioctl dispatch.
  *
  * The device is world-accessible because any process may produce spans;
- * operations that need privilege check it themselves.
+ * operations that need privilege (attaching as consumer) check it
+ * themselves.
  */
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -38,22 +41,65 @@ static long kspan_unlocked_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case KSPAN_IOC_VERSION:
 		return kspan_ioctl_version(uarg);
+	case KSPAN_IOC_SUBMIT:
+		return kspan_ioctl_submit(file, uarg);
+	case KSPAN_IOC_SUBMIT_BATCH:
+		return kspan_ioctl_submit_batch(file, uarg);
+	case KSPAN_IOC_SET_PRODUCER_OPTS:
+		return kspan_ioctl_producer_opts(file, uarg);
+	case KSPAN_IOC_CONSUMER_ATTACH:
+		return kspan_ioctl_consumer_attach(file);
+	case KSPAN_IOC_RING_INFO:
+		return kspan_ioctl_ring_info(file, uarg);
+	case KSPAN_IOC_RELEASE:
+		return kspan_ioctl_release(file, arg);
+	case KSPAN_IOC_STATS:
+		return kspan_ioctl_stats(uarg);
 	default:
 		return -ENOTTY;
 	}
 }
 
+static long kspan_compat_ioctl(struct file *file, unsigned int cmd,
+			       unsigned long arg)
+{
+	/* The one by-value argument must not be mangled as a pointer. */
+	if (cmd == KSPAN_IOC_RELEASE)
+		return kspan_unlocked_ioctl(file, cmd, arg);
+	return compat_ptr_ioctl(file, cmd, arg);
+}
+
 static int kspan_open(struct inode *inode, struct file *file)
 {
+	struct kspan_file *kf;
+
+	kf = kzalloc(sizeof(*kf), GFP_KERNEL);
+	if (!kf)
+		return -ENOMEM;
+	kf->policy = KSPAN_FULL_BLOCK;
+	file->private_data = kf;
 	return stream_open(inode, file);
+}
+
+static int kspan_release(struct inode *inode, struct file *file)
+{
+	struct kspan_file *kf = file->private_data;
+
+	if (kf->consumer)
+		kspan_consumer_detach(file);
+	kfree(kf);
+	return 0;
 }
 
 /* .owner pins the module while a file is open: rmmod then fails cleanly. */
 static const struct file_operations kspan_fops = {
 	.owner		= THIS_MODULE,
 	.open		= kspan_open,
+	.release	= kspan_release,
 	.unlocked_ioctl	= kspan_unlocked_ioctl,
-	.compat_ioctl	= compat_ptr_ioctl,
+	.compat_ioctl	= kspan_compat_ioctl,
+	.mmap		= kspan_consumer_mmap,
+	.poll		= kspan_consumer_poll,
 	.llseek		= noop_llseek,
 };
 

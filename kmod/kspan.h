@@ -5,10 +5,154 @@
 #ifndef _KSPAN_KMOD_KSPAN_H
 #define _KSPAN_KMOD_KSPAN_H
 
+#include <linux/atomic.h>
+#include <linux/irq_work.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
 #include <uapi/linux/kspan.h>
 
-#define KSPAN_MODULE_VERSION	"0.1.0"
+struct file;
+struct poll_table_struct;
+struct vm_area_struct;
 
+#define KSPAN_MODULE_VERSION	"0.2.0"
+
+/* Bytes a record of @len takes in a ring. */
+#define KSPAN_REC_TOTAL(len)	ALIGN((u32)(len), KSPAN_RECORD_ALIGN)
+#define KSPAN_LOST_TOTAL \
+	KSPAN_REC_TOTAL(sizeof(struct kspan_record_header) + sizeof(struct kspan_lost))
+/* Smallest valid span record: header, body, a one-byte name. */
+#define KSPAN_SPAN_MIN_LEN \
+	(sizeof(struct kspan_record_header) + sizeof(struct kspan_span) + 1)
+
+/* Counters of one ring; struct kspan_stats says what each one counts. */
+struct kspan_ring_stats {
+	/* Producers outside the ring lock. */
+	atomic64_t submitted;
+	atomic64_t rejected;
+	atomic64_t full_eagain;
+	atomic64_t full_timeout;
+	atomic64_t interrupted;
+	atomic64_t blocked;
+	/* Under the ring lock. */
+	u64 committed;
+	u64 bytes_committed;
+	u64 dropped_atomic;
+	u64 dropped_policy;
+	u64 lost_records;
+	/* Consumer side only, under kspan_dev.consumer_lock. */
+	u64 consumed;
+	u64 bytes_consumed;
+	u64 bad_consumer_pos;
+	u64 wakeups;
+};
+
+/**
+ * struct kspan_ring - one CPU's span ring
+ *
+ * The memory behind @area is, in this order: the consumer page (mapped
+ * read-write into the consumer), the producer page, and the data pages
+ * mapped twice back to back, so that a record crossing the end of the data
+ * is contiguous both here and in the consumer's mapping.
+ *
+ * Positions only grow; a position's offset in the data is pos & @mask.
+ * Space [@cons_view, @prod_pos) holds records, committed or busy; the rest
+ * is free. Only the consumer path moves @cons_view, only reservations move
+ * @prod_pos.
+ */
+struct kspan_ring {
+	/* Serialises reservations: @prod_pos, @lost_*, the locked stats. */
+	raw_spinlock_t lock;
+	u64 prod_pos;
+	u64 lost_pending;
+	u64 lost_first_ns;
+	u64 lost_last_ns;
+
+	/* Written by the consumer path, read by producers without the lock. */
+	u64 cons_view ____cacheline_aligned_in_smp;
+
+	/* Producers that wait for space; woken all at once when space frees. */
+	wait_queue_head_t space_wq;
+	/* Wakes the consumer from any context, hard IRQ and NMI included. */
+	struct irq_work notify;
+
+	unsigned int cpu;
+	u64 mask;
+	struct kspan_ring_stats stats;
+
+	void *area;
+	struct kspan_consumer_page *cons_page;
+	struct kspan_producer_page *prod_page;
+	u8 *data;
+	struct page **pages;
+	unsigned int nr_pages;
+};
+
+/* What a ring write stamps into a span: who submitted it. */
+void kspan_identity_fill(struct kspan_identity *id);
+
+/* ring.c */
+struct kspan_ring *kspan_ring_alloc(unsigned int cpu, size_t data_size);
+void kspan_ring_free(struct kspan_ring *ring);
+int kspan_ring_write(struct kspan_ring *ring, const void *rec, u32 len,
+		     const struct kspan_identity *id);
+bool kspan_ring_has_room(struct kspan_ring *ring, u32 len);
+void kspan_ring_drop(struct kspan_ring *ring, bool atomic_ctx);
+u64 kspan_ring_advance_consumer(struct kspan_ring *ring);
+bool kspan_ring_readable(struct kspan_ring *ring);
+void kspan_ring_read_stats(struct kspan_ring *ring, struct kspan_stats *sum);
+
+/* record.c */
+int kspan_record_validate(const void *rec, u32 len, u32 record_max);
+
+/* The device: rings and the one consumer. */
+struct kspan_dev {
+	struct kspan_ring **rings;	/* nr_rings entries, NULL if !possible */
+	unsigned int nr_rings;
+	size_t ring_size;
+	u32 record_max;
+
+	struct mutex consumer_lock;	/* @consumer, consumer-side ring state */
+	struct file *consumer;
+	wait_queue_head_t consumer_wq;
+};
+
+extern struct kspan_dev kspan_dev;
+
+static inline struct kspan_ring *kspan_ring_of(unsigned int cpu)
+{
+	return cpu < kspan_dev.nr_rings ? kspan_dev.rings[cpu] : NULL;
+}
+
+/* Per open file of /dev/kspan. */
+struct kspan_file {
+	u32 policy;		/* enum kspan_full_policy */
+	u64 timeout_ns;		/* 0: wait without limit */
+	bool consumer;
+};
+
+/* producer.c */
+long kspan_ioctl_submit(struct file *file, void __user *uarg);
+long kspan_ioctl_submit_batch(struct file *file, void __user *uarg);
+long kspan_ioctl_producer_opts(struct file *file, void __user *uarg);
+
+/* consumer.c */
+long kspan_ioctl_consumer_attach(struct file *file);
+long kspan_ioctl_ring_info(struct file *file, void __user *uarg);
+long kspan_ioctl_release(struct file *file, unsigned long ring);
+void kspan_consumer_detach(struct file *file);
+int kspan_consumer_mmap(struct file *file, struct vm_area_struct *vma);
+__poll_t kspan_consumer_poll(struct file *file, struct poll_table_struct *pt);
+
+/* stats.c */
+long kspan_ioctl_stats(void __user *uarg);
+int kspan_debugfs_init(void);
+void kspan_debugfs_exit(void);
+
+/* chrdev.c */
 int kspan_chrdev_register(void);
 void kspan_chrdev_unregister(void);
 

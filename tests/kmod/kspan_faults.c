@@ -57,7 +57,7 @@ static void fault_abba(void)
 static void fault_atomic(void)
 {
 	spin_lock(&atomic_lock);
-	msleep(1);
+	usleep_range(1000, 2000);
 	spin_unlock(&atomic_lock);
 }
 

@@ -6,13 +6,13 @@
  * Every structure here has a fixed layout on every architecture: explicit
  * sizes, natural alignment, explicit padding named __reserved*. Reserved
  * fields must be zero on input and are zero on output, so that a later ABI
- * minor version can give them a meaning. The layouts are pinned by the
- * assertions at the end of this file, which both the module and user space
- * compile.
+ * minor version can give them a meaning. The layouts are pinned by
+ * uapi/kspan_layout.h, which both the module and user space compile.
  */
 #ifndef _UAPI_LINUX_KSPAN_H
 #define _UAPI_LINUX_KSPAN_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -43,25 +43,346 @@ struct kspan_version {
 	__u64 __reserved[4];
 };
 
-/* ioctl magic 0xD5 is unused in Documentation/userspace-api/ioctl/ioctl-number.rst */
+/*
+ * Records
+ * =======
+ *
+ * One record format end to end: producers hand records to KSPAN_IOC_SUBMIT*,
+ * the module stores them unchanged (but for the kernel-stamped identity) in
+ * the per-CPU rings, the consumer reads them there. A record is a header,
+ * a body chosen by the type, and padding to KSPAN_RECORD_ALIGN. Integers
+ * are in the host's byte order: records never leave the host as such.
+ */
+#define KSPAN_RECORD_ALIGN	8
+/* Default bound on a record's length (module parameter record_max). */
+#define KSPAN_RECORD_MAX_DEFAULT 4096
+
+/**
+ * struct kspan_record_header - starts every record
+ * @len: bytes of the record, this header included, before padding to
+ *	KSPAN_RECORD_ALIGN
+ * @type: enum kspan_record_type
+ * @flags: KSPAN_RECORD_BUSY / KSPAN_RECORD_DISCARD; owned by the module:
+ *	zero in what producers submit
+ */
+struct kspan_record_header {
+	__u32 len;
+	__u16 type;
+	__u16 flags;
+};
+
+enum kspan_record_type {
+	KSPAN_RECORD_SPAN = 1,	/* struct kspan_span + name + attributes */
+	KSPAN_RECORD_LOST = 2,	/* struct kspan_lost */
+};
+
+/* Being written: the consumer stops here until the flag clears. */
+#define KSPAN_RECORD_BUSY	0x0001
+/* Committed but void: the consumer skips it. */
+#define KSPAN_RECORD_DISCARD	0x0002
+
+/**
+ * struct kspan_identity - who submitted a span; written by the module,
+ *	overwriting whatever the producer put there
+ * @pid: thread group id in the initial pid namespace (0: kernel context)
+ * @tid: thread id in the initial pid namespace (0: kernel context)
+ * @uid: real uid in the initial user namespace
+ * @cpu: CPU whose ring holds the record
+ * @cgroup_id: id of the producer's cgroup v2 (0: none)
+ * @submit_time_ns: CLOCK_REALTIME when the module accepted the record
+ */
+struct kspan_identity {
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 cpu;
+	__u64 cgroup_id;
+	__u64 submit_time_ns;
+};
+
+/* OpenTelemetry SpanKind and StatusCode, with OTLP's numbering. */
+enum kspan_span_kind {
+	KSPAN_KIND_UNSPECIFIED = 0,
+	KSPAN_KIND_INTERNAL = 1,
+	KSPAN_KIND_SERVER = 2,
+	KSPAN_KIND_CLIENT = 3,
+	KSPAN_KIND_PRODUCER = 4,
+	KSPAN_KIND_CONSUMER = 5,
+};
+
+enum kspan_status_code {
+	KSPAN_STATUS_UNSET = 0,
+	KSPAN_STATUS_OK = 1,
+	KSPAN_STATUS_ERROR = 2,
+};
+
+/* W3C trace-context flag: the span was sampled. */
+#define KSPAN_SPAN_SAMPLED	0x0001
+#define KSPAN_SPAN_FLAGS_ALL	KSPAN_SPAN_SAMPLED
+
+/**
+ * struct kspan_span - body of a KSPAN_RECORD_SPAN record
+ * @trace_id: W3C trace id, not all zero
+ * @span_id: span id, not all zero
+ * @parent_span_id: parent's span id; all zero for a root span
+ * @start_time_ns: CLOCK_REALTIME
+ * @end_time_ns: CLOCK_REALTIME, not before @start_time_ns
+ * @kind: enum kspan_span_kind
+ * @status: enum kspan_status_code
+ * @flags: KSPAN_SPAN_* bits
+ * @name_len: bytes of the name (UTF-8, no NUL), at least 1
+ * @attr_count: number of attributes
+ * @attrs_len: bytes of attributes after the name
+ * @__reserved0: zero
+ * @id: written by the module
+ *
+ * The name follows the body, then @attr_count attributes: each a struct
+ * kspan_attr, its key, its value, back to back without padding.
+ */
+struct kspan_span {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8];
+	__u64 start_time_ns;
+	__u64 end_time_ns;
+	__u8 kind;
+	__u8 status;
+	__u16 flags;
+	__u16 name_len;
+	__u16 attr_count;
+	__u32 attrs_len;
+	__u32 __reserved0;
+	struct kspan_identity id;
+};
+
+enum kspan_attr_type {
+	KSPAN_ATTR_STRING = 1,	/* UTF-8, no NUL */
+	KSPAN_ATTR_INT64 = 2,	/* __s64, 8 bytes, unaligned */
+	KSPAN_ATTR_DOUBLE = 3,	/* IEEE 754 binary64, 8 bytes, unaligned */
+	KSPAN_ATTR_BOOL = 4,	/* one byte, 0 or 1 */
+	KSPAN_ATTR_BYTES = 5,	/* opaque */
+};
+
+/**
+ * struct kspan_attr - one typed attribute, followed by key and value
+ * @type: enum kspan_attr_type
+ * @key_len: bytes of the key (UTF-8, no NUL), at least 1
+ * @value_len: bytes of the value: 8 for INT64 and DOUBLE, 1 for BOOL
+ */
+struct kspan_attr {
+	__u8 type;
+	__u8 key_len;
+	__u16 value_len;
+};
+
+/**
+ * struct kspan_lost - body of a KSPAN_RECORD_LOST record: written by the
+ *	module before the next record that fits after spans were dropped
+ * @count: spans dropped on this ring since the previous lost record
+ * @first_ns: CLOCK_REALTIME of the first of those drops
+ * @last_ns: CLOCK_REALTIME of the last of those drops
+ * @cpu: the ring's CPU
+ * @__reserved0: zero
+ */
+struct kspan_lost {
+	__u64 count;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 cpu;
+	__u32 __reserved0;
+};
+
+/*
+ * Producers
+ * =========
+ */
+
+/**
+ * struct kspan_submit_batch - argument of KSPAN_IOC_SUBMIT_BATCH
+ * @records: user address of @count records, back to back, each padded to
+ *	KSPAN_RECORD_ALIGN
+ * @len: bytes at @records
+ * @count: records at @records
+ * @accepted: out: how many records, from the first, were accepted
+ * @__reserved: zero
+ *
+ * The ioctl returns @accepted when it is at least one, else -errno of the
+ * first record. Records after a refused one are not looked at, so a retry
+ * starts at records + the accepted ones' length.
+ */
+struct kspan_submit_batch {
+	__u64 records;
+	__u32 len;
+	__u32 count;
+	__u32 accepted;
+	__u32 __reserved0;
+	__u64 __reserved[2];
+};
+
+/* Per-fd policy for a full ring. */
+enum kspan_full_policy {
+	KSPAN_FULL_BLOCK = 0,	/* sleep until space is freed (default) */
+	KSPAN_FULL_EAGAIN = 1,	/* fail with -EAGAIN, as O_NONBLOCK does */
+	KSPAN_FULL_DROP = 2,	/* succeed, drop the span and count it */
+};
+
+/**
+ * struct kspan_producer_opts - argument of KSPAN_IOC_SET_PRODUCER_OPTS
+ * @policy: enum kspan_full_policy
+ * @__reserved0: zero
+ * @timeout_ns: KSPAN_FULL_BLOCK: fail with -ETIMEDOUT after waiting this
+ *	long; 0 waits without limit
+ * @__reserved: zero
+ */
+struct kspan_producer_opts {
+	__u32 policy;
+	__u32 __reserved0;
+	__u64 timeout_ns;
+	__u64 __reserved[2];
+};
+
+/*
+ * Consumer
+ * ========
+ *
+ * One consumer at a time (CAP_SYS_ADMIN) attaches with
+ * KSPAN_IOC_CONSUMER_ATTACH; the attachment ends when its file is closed,
+ * and the rings keep their contents for the next consumer.
+ *
+ * Ring i (0 <= i < nr_rings) belongs to CPU i and is mapped at mmap offset
+ * i * KSPAN_MMAP_RING_STRIDE:
+ *
+ *	+0		consumer page, read-write, exactly one page
+ *	+page_size	producer page, read-only
+ *	+2*page_size	data, read-only, data_size bytes mapped twice back to
+ *			back, so a record that wraps is contiguous
+ *
+ * The producer page and the data may be mapped with one mmap. The consumer
+ * reads producer_pos with acquire ordering, then each record's flags with
+ * acquire ordering; it stops at a busy record. Having processed records
+ * it stores the new consumer_pos (release) and tells the module with
+ * KSPAN_IOC_RELEASE. The module trusts no consumer_pos: it only moves its
+ * own view forward, record by record, up to the first busy record.
+ */
+#define KSPAN_MMAP_RING_STRIDE	_BITULL(32)
+
+struct kspan_consumer_page {
+	__u64 consumer_pos;
+};
+
+/**
+ * struct kspan_producer_page - read-only ring state for the consumer
+ * @producer_pos: bytes reserved since the module was loaded; records
+ *	before it are committed or busy
+ * @consumer_pos: the module's own view of the consumer position
+ * @lost: spans dropped on this ring, every reason
+ */
+struct kspan_producer_page {
+	__u64 producer_pos;
+	__u64 consumer_pos;
+	__u64 lost;
+};
+
+/**
+ * struct kspan_ring_info - answer of KSPAN_IOC_RING_INFO
+ * @nr_rings: rings, one per possible CPU id (nr_cpu_ids)
+ * @record_max: longest record accepted, in bytes
+ * @data_size: bytes of data per ring, a power of two
+ * @page_size: the kernel's page size
+ * @consumer_off: offset of the consumer page inside a ring's region
+ * @producer_off: offset of the producer page inside a ring's region
+ * @data_off: offset of the data inside a ring's region
+ * @__reserved: zero
+ */
+struct kspan_ring_info {
+	__u32 nr_rings;
+	__u32 record_max;
+	__u64 data_size;
+	__u64 page_size;
+	__u64 consumer_off;
+	__u64 producer_off;
+	__u64 data_off;
+	__u64 __reserved[2];
+};
+
+/* KSPAN_IOC_RELEASE: every ring, or the one named. */
+#define KSPAN_RELEASE_ALL	0xffffffffU
+
+/*
+ * Accounting
+ * ==========
+ */
+
+/**
+ * struct kspan_stats - counters of one ring, or summed over all
+ * @submitted: records offered by producers (valid or not)
+ * @committed: span records written into a ring
+ * @consumed: span records the consumer released
+ * @rejected: records refused as invalid (-EINVAL, -EMSGSIZE, -EFAULT)
+ * @dropped_atomic: spans dropped on a full ring by callers that cannot
+ *	sleep (in-kernel API)
+ * @dropped_policy: spans dropped on a full ring by KSPAN_FULL_DROP fds
+ * @full_eagain: submissions refused with -EAGAIN on a full ring
+ * @full_timeout: blocked submissions that gave up with -ETIMEDOUT
+ * @interrupted: blocked submissions interrupted by a signal
+ * @blocked: times a producer slept on a full ring
+ * @wakeups: times freed space woke the ring's waiters
+ * @lost_records: KSPAN_RECORD_LOST records written
+ * @bytes_committed: bytes of committed span records, padding included
+ * @bytes_consumed: bytes the consumer released
+ * @bad_consumer_pos: consumer positions ignored as out of range
+ * @__reserved: zero
+ */
+struct kspan_stats {
+	__u64 submitted;
+	__u64 committed;
+	__u64 consumed;
+	__u64 rejected;
+	__u64 dropped_atomic;
+	__u64 dropped_policy;
+	__u64 full_eagain;
+	__u64 full_timeout;
+	__u64 interrupted;
+	__u64 blocked;
+	__u64 wakeups;
+	__u64 lost_records;
+	__u64 bytes_committed;
+	__u64 bytes_consumed;
+	__u64 bad_consumer_pos;
+	__u64 __reserved[5];
+};
+
+#define KSPAN_STATS_ALL		0xffffffffU
+
+/**
+ * struct kspan_stats_query - argument of KSPAN_IOC_STATS
+ * @ring: a ring index, or KSPAN_STATS_ALL for the sum
+ * @__reserved0: zero
+ * @stats: out
+ */
+struct kspan_stats_query {
+	__u32 ring;
+	__u32 __reserved0;
+	struct kspan_stats stats;
+};
+
+/*
+ * ioctls. Magic 0xD5 is unused in
+ * Documentation/userspace-api/ioctl/ioctl-number.rst.
+ */
 #define KSPAN_IOC_MAGIC		0xD5
 
 #define KSPAN_IOC_VERSION	_IOR(KSPAN_IOC_MAGIC, 0x00, struct kspan_version)
+/* Argument: one record; the size names its header. */
+#define KSPAN_IOC_SUBMIT	_IOW(KSPAN_IOC_MAGIC, 0x01, struct kspan_record_header)
+#define KSPAN_IOC_SUBMIT_BATCH	_IOWR(KSPAN_IOC_MAGIC, 0x02, struct kspan_submit_batch)
+#define KSPAN_IOC_SET_PRODUCER_OPTS _IOW(KSPAN_IOC_MAGIC, 0x03, struct kspan_producer_opts)
+#define KSPAN_IOC_CONSUMER_ATTACH _IO(KSPAN_IOC_MAGIC, 0x10)
+#define KSPAN_IOC_RING_INFO	_IOR(KSPAN_IOC_MAGIC, 0x11, struct kspan_ring_info)
+/* Argument: a ring index or KSPAN_RELEASE_ALL, by value. */
+#define KSPAN_IOC_RELEASE	_IO(KSPAN_IOC_MAGIC, 0x12)
+#define KSPAN_IOC_STATS		_IOWR(KSPAN_IOC_MAGIC, 0x20, struct kspan_stats_query)
 
-/*
- * Layout pins. The module (gnu11) and user space (C11) both see these; C++
- * users get static_assert.
- */
-#if defined(__cplusplus) && __cplusplus >= 201103L
-#define __KSPAN_ASSERT(expr) static_assert(expr, #expr)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define __KSPAN_ASSERT(expr) _Static_assert(expr, #expr)
-#else
-#define __KSPAN_ASSERT(expr)
-#endif
-
-__KSPAN_ASSERT(sizeof(struct kspan_version) == 72);
-__KSPAN_ASSERT(__builtin_offsetof(struct kspan_version, module_version) == 8);
-__KSPAN_ASSERT(__builtin_offsetof(struct kspan_version, __reserved) == 40);
+/* The layouts above are pinned on both sides by ../kspan_layout.h. */
 
 #endif /* _UAPI_LINUX_KSPAN_H */

@@ -4,12 +4,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "kspan_client.h"
+
+/* The uapi layouts, pinned here as in the module (kmod/main.c). */
+#define KSPAN_ASSERT_LAYOUT(expr) _Static_assert(expr, #expr)
+#include "kspan_layout.h"
 
 int kspan_open(int flags)
 {

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kspan: the in-kernel producer API.
+ */
+#include <linux/export.h>
+#include <linux/smp.h>
+
+#include "kspan.h"
+#include "kspan_api.h"
+
+/**
+ * kspan_submit - submit one span record from kernel code
+ * @rec: a KSPAN_RECORD_SPAN record laid out as in <uapi/linux/kspan.h>
+ * @len: its length in bytes
+ *
+ * Callable from any context, hard IRQ and NMI included; never sleeps. On a
+ * full ring the span is dropped and counted, and the consumer finds a
+ * KSPAN_RECORD_LOST record before the next span written on that CPU.
+ *
+ * Return: 0 when written, -ENOSPC when dropped, -EINVAL or -EMSGSIZE for a
+ * malformed record (not counted as a drop).
+ */
+int kspan_submit(const void *rec, size_t len)
+{
+	struct kspan_ring *ring = kspan_ring_of(raw_smp_processor_id());
+	struct kspan_identity id;
+	int ret;
+
+	atomic64_inc(&ring->stats.submitted);
+	if (len > U32_MAX)
+		ret = -EMSGSIZE;
+	else
+		ret = kspan_record_validate(rec, len, kspan_dev.record_max);
+	if (ret) {
+		atomic64_inc(&ring->stats.rejected);
+		return ret;
+	}
+
+	kspan_identity_fill(&id);
+	ret = kspan_ring_write(ring, rec, len, &id);
+	if (ret == -ENOSPC)
+		kspan_ring_drop(ring, true);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kspan_submit);

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kspan: accounting, through KSPAN_IOC_STATS and the read-only debugfs
+ * file kspan/stats.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "kspan.h"
+
+static struct dentry *kspan_debugfs_dir;
+
+/* Fills @st for ring @idx, or the sum over all rings. */
+static int kspan_stats_collect(u32 idx, struct kspan_stats *st)
+{
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	if (idx != KSPAN_STATS_ALL) {
+		struct kspan_ring *ring = kspan_ring_of(idx);
+
+		if (!ring)
+			return -EINVAL;
+		kspan_ring_read_stats(ring, st);
+		return 0;
+	}
+	for (i = 0; i < kspan_dev.nr_rings; i++)
+		if (kspan_dev.rings[i])
+			kspan_ring_read_stats(kspan_dev.rings[i], st);
+	return 0;
+}
+
+long kspan_ioctl_stats(void __user *uarg)
+{
+	struct kspan_stats_query q;
+	int ret;
+
+	if (copy_from_user(&q, uarg, sizeof(q)))
+		return -EFAULT;
+	if (q.__reserved0)
+		return -EINVAL;
+	ret = kspan_stats_collect(q.ring, &q.stats);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &q, sizeof(q)) ? -EFAULT : 0;
+}
+
+static void kspan_stats_show_one(struct seq_file *m, const char *who,
+				 const struct kspan_stats *st)
+{
+	seq_printf(m, "%-5s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
+		   who, st->submitted, st->committed, st->consumed,
+		   st->rejected, st->dropped_atomic, st->dropped_policy,
+		   st->full_eagain, st->full_timeout, st->interrupted,
+		   st->blocked, st->wakeups, st->lost_records,
+		   st->bytes_committed, st->bytes_consumed,
+		   st->bad_consumer_pos);
+}
+
+static int kspan_stats_show(struct seq_file *m, void *unused)
+{
+	struct kspan_stats st;
+	unsigned int i;
+	char who[16];
+
+	seq_puts(m, "ring submitted committed consumed rejected dropped_atomic dropped_policy full_eagain full_timeout interrupted blocked wakeups lost_records bytes_committed bytes_consumed bad_consumer_pos\n");
+	for (i = 0; i < kspan_dev.nr_rings; i++) {
+		if (kspan_stats_collect(i, &st))
+			continue;
+		snprintf(who, sizeof(who), "%u", i);
+		kspan_stats_show_one(m, who, &st);
+	}
+	kspan_stats_collect(KSPAN_STATS_ALL, &st);
+	kspan_stats_show_one(m, "total", &st);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kspan_stats);
+
+int kspan_debugfs_init(void)
+{
+	/* debugfs is optional: its absence loses a view, not a function. */
+	kspan_debugfs_dir = debugfs_create_dir("kspan", NULL);
+	debugfs_create_file("stats", 0444, kspan_debugfs_dir, NULL,
+			    &kspan_stats_fops);
+	return 0;
+}
+
+void kspan_debugfs_exit(void)
+{
+	debugfs_remove_recursive(kspan_debugfs_dir);
+}

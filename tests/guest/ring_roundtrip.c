@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest suite: spans submitted by ioctl arrive in the mapped ring byte for
+ * byte, with the kernel-stamped identity, in order per CPU; malformed
+ * records are refused, counted, and leave nothing behind; batches report
+ * exactly how many records they took; the counters match what was sent.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+#include "span_util.h"
+
+FIXTURE(ring) {
+	int fd;
+	struct kspan_consumer c;
+};
+
+FIXTURE_SETUP(ring)
+{
+	ASSERT_EQ(0, kspan_reload("ring_size=65536 record_max=4096"));
+	self->fd = kspan_open(O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, kspan_consumer_open(&self->c));
+	ASSERT_EQ(0, pin_to_cpu(0));
+}
+
+FIXTURE_TEARDOWN(ring)
+{
+	kspan_consumer_close(&self->c);
+	close(self->fd);
+	EXPECT_EQ(0, module_unload("kspan"));
+}
+
+/* Everything but the identity is what the producer wrote. */
+static int same_but_identity(const void *a, const void *b, size_t len)
+{
+	size_t id_off = sizeof(struct kspan_record_header) +
+			offsetof(struct kspan_span, id);
+	size_t id_end = id_off + sizeof(struct kspan_identity);
+
+	return !memcmp(a, b, id_off) &&
+	       !memcmp((const char *)a + id_end, (const char *)b + id_end, len - id_end);
+}
+
+TEST_F(ring, every_attribute_type_round_trips_with_identity)
+{
+	static const uint8_t blob[] = { 0, 0xff, 0x80, 1 };
+	uint8_t rec[1024];
+	const struct kspan_record_header *got;
+	const struct kspan_span *s;
+	struct kspan_builder b;
+	struct kspan_span *span;
+	struct stat cg;
+	uint64_t before, after;
+	long len;
+
+	ASSERT_EQ(0, kspan_build_begin(&b, rec, sizeof(rec), "checkout", 8));
+	span = kspan_build_span(&b);
+	memset(span->trace_id, 0xab, 16);
+	memset(span->span_id, 0xcd, 8);
+	memset(span->parent_span_id, 0xef, 8);
+	span->start_time_ns = 111;
+	span->end_time_ns = 222;
+	span->kind = KSPAN_KIND_CLIENT;
+	span->status = KSPAN_STATUS_OK;
+	span->flags = KSPAN_SPAN_SAMPLED;
+	/* Forged identity: must be overwritten. */
+	span->id.pid = 1;
+	span->id.uid = 0;
+	span->id.cpu = 77;
+	span->id.cgroup_id = 12345;
+	kspan_build_str(&b, "s", "value");
+	kspan_build_str(&b, "empty", "");
+	kspan_build_int(&b, "i", INT64_MIN);
+	kspan_build_double(&b, "d", -1.5e300);
+	kspan_build_bool(&b, "t", true);
+	kspan_build_bool(&b, "f", false);
+	kspan_build_bytes(&b, "b", blob, sizeof(blob));
+	len = kspan_build_end(&b);
+	ASSERT_LT(0, len);
+
+	before = now_ns();
+	ASSERT_EQ(0, submit(self->fd, rec));
+	after = now_ns();
+
+	got = kspan_consumer_next(&self->c, 0);
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(len, got->len);
+	EXPECT_EQ(0, got->flags);
+	EXPECT_TRUE(same_but_identity(rec, got, len));
+	s = (const void *)(got + 1);
+	EXPECT_EQ(getpid(), (pid_t)s->id.pid);
+	EXPECT_EQ(syscall(SYS_gettid), (long)s->id.tid);
+	EXPECT_EQ(getuid(), s->id.uid);
+	EXPECT_EQ(0u, s->id.cpu);
+	EXPECT_LE(before, s->id.submit_time_ns);
+	EXPECT_GE(after, s->id.submit_time_ns);
+	/* cgroup v2 ids are the cgroup directory's inode: root is 1. */
+	if (stat("/sys/fs/cgroup/cgroup.controllers", &cg) == 0)
+		EXPECT_NE(12345u, s->id.cgroup_id);
+	EXPECT_NE(0u, s->id.cgroup_id);
+	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+}
+
+TEST_F(ring, size_limits_are_exact)
+{
+	static uint8_t rec[8192];
+	const struct kspan_record_header *got;
+	long len;
+
+	/* The largest record accepted is record_max bytes long. */
+	len = make_span(rec, sizeof(rec), 1, 4096);
+	ASSERT_EQ(4096, len);
+	EXPECT_EQ(0, submit(self->fd, rec));
+	len = make_span(rec, sizeof(rec), 2, 4097);
+	ASSERT_EQ(4097, len);
+	EXPECT_EQ(-EMSGSIZE, submit(self->fd, rec));
+	/* The smallest: a one-byte name, no attributes. */
+	{
+		struct kspan_builder b;
+
+		kspan_build_begin(&b, rec, sizeof(rec), "x", 1);
+		kspan_build_span(&b)->trace_id[0] = 1;
+		kspan_build_span(&b)->span_id[0] = 1;
+		len = kspan_build_end(&b);
+	}
+	ASSERT_EQ((long)(sizeof(struct kspan_record_header) + sizeof(struct kspan_span) + 1), len);
+	EXPECT_EQ(0, submit(self->fd, rec));
+
+	got = kspan_consumer_next(&self->c, 0);
+	ASSERT_NE(NULL, got);
+	EXPECT_EQ(4096u, got->len);
+	EXPECT_EQ(1, span_seq(got));
+	got = kspan_consumer_next(&self->c, 0);
+	ASSERT_NE(NULL, got);
+	EXPECT_EQ((uint32_t)len, got->len);
+	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+}
+
+TEST_F(ring, records_arrive_in_order_per_cpu)
+{
+	uint8_t rec[512];
+	const struct kspan_record_header *got;
+	int cpu, n = 2000, i;
+	int64_t expect;
+
+	for (cpu = 0; cpu < nr_cpus() && cpu < 2; cpu++) {
+		ASSERT_EQ(0, pin_to_cpu(cpu));
+		expect = cpu * 100000;
+		for (i = 0; i < n; i++) {
+			ASSERT_LT(0, make_span(rec, sizeof(rec), cpu * 100000 + i, 64 + i % 200));
+			ASSERT_EQ(0, submit(self->fd, rec));
+			if (i % 100 != 99 && i != n - 1)
+				continue;
+			/* Drain as we go: 64 KiB do not hold 2000 spans. */
+			while ((got = kspan_consumer_next(&self->c, cpu)))
+				ASSERT_EQ(expect++, span_seq(got));
+			ASSERT_EQ(0, kspan_consumer_release_all(&self->c));
+		}
+		EXPECT_EQ(cpu * 100000 + n, expect);
+	}
+}
+
+TEST_F(ring, malformed_records_are_refused_counted_and_not_written)
+{
+	uint8_t good[512], rec[512];
+	struct kspan_record_header *h = (void *)rec;
+	struct kspan_span *s = (void *)(rec + sizeof(*h));
+	struct kspan_stats st = { 0 };
+	long len = make_span(good, sizeof(good), 5, 100);
+	int n = 0;
+
+	ASSERT_LT(0, len);
+#define REFUSED(err, stmt) do { memcpy(rec, good, len); stmt; n++; \
+	EXPECT_EQ(err, submit(self->fd, rec)) { TH_LOG("accepted: %s", #stmt); } } while (0)
+	REFUSED(-EINVAL, h->flags = KSPAN_RECORD_BUSY);
+	REFUSED(-EINVAL, h->type = KSPAN_RECORD_LOST);
+	REFUSED(-EINVAL, h->len = 8);
+	REFUSED(-EMSGSIZE, h->len = 1u << 31);
+	REFUSED(-EINVAL, s->name_len = 0);
+	REFUSED(-EINVAL, s->attrs_len += 8);
+	REFUSED(-EINVAL, s->attr_count += 1);
+	REFUSED(-EINVAL, s->kind = 200);
+	REFUSED(-EINVAL, s->status = 3);
+	REFUSED(-EINVAL, s->__reserved0 = 1);
+	REFUSED(-EINVAL, memset(s->trace_id, 0, 16));
+	REFUSED(-EINVAL, s->end_time_ns = 0);
+#undef REFUSED
+	EXPECT_EQ(-EFAULT, submit(self->fd, (void *)16));
+	n++;
+	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &st));
+	EXPECT_EQ((uint64_t)n, st.rejected);
+	EXPECT_EQ((uint64_t)n, st.submitted);
+	EXPECT_EQ(0u, st.committed);
+}
+
+TEST_F(ring, record_crossing_an_unmapped_page_faults_cleanly)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t rec[512];
+	long len = make_span(rec, sizeof(rec), 9, 300);
+
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, munmap(map + page, page));
+	/* The header is readable, the rest of the record is not. */
+	memcpy(map + page - 16, rec, 16);
+	EXPECT_EQ(-EFAULT, submit(self->fd, map + page - 16));
+	munmap(map, page);
+	(void)len;
+	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+}
+
+TEST_F(ring, batch_reports_how_many_it_took)
+{
+	static uint8_t buf[64 * 512];
+	struct kspan_submit_batch batch;
+	struct kspan_stats st = { 0 };
+	size_t off = 0, at10 = 0;
+	int i, n = 0;
+	long len;
+
+	for (i = 0; i < 64; i++) {
+		if (i == 10)
+			at10 = off;
+		len = make_span(buf + off, sizeof(buf) - off, i, 100 + i);
+		ASSERT_LT(0, len);
+		off += kspan_record_total(len);
+	}
+	memset(&batch, 0, sizeof(batch));
+	batch.records = (uintptr_t)buf;
+	batch.len = off;
+	batch.count = 64;
+	EXPECT_EQ(64, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch));
+	EXPECT_EQ(64u, batch.accepted);
+
+	/* Record 10 broken: the first ten go in, the call says so. */
+	((struct kspan_span *)(buf + at10 + 8))->kind = 99;
+	batch.accepted = 0;
+	EXPECT_EQ(10, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch));
+	EXPECT_EQ(10u, batch.accepted);
+	/* Retrying from the refused one reports its error. */
+	batch.records = (uintptr_t)(buf + at10);
+	batch.len = off - at10;
+	batch.count = 54;
+	EXPECT_EQ(-1, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0u, batch.accepted);
+
+	/*
+	 * A count larger than the buffer holds stops at the buffer's end; the
+	 * missing eleventh record is refused like any malformed one.
+	 */
+	batch.records = (uintptr_t)buf;
+	batch.len = at10;
+	batch.count = 64;
+	EXPECT_EQ(10, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch));
+
+	while (kspan_consumer_next(&self->c, 0))
+		n++;
+	EXPECT_EQ(84, n);
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &st));
+	EXPECT_EQ(84u, st.committed);
+	EXPECT_EQ(3u, st.rejected);
+}
+
+TEST_F(ring, counters_match_what_was_sent_and_consumed)
+{
+	uint8_t rec[512];
+	struct kspan_stats st = { 0 }, st0 = { 0 };
+	uint64_t bytes = 0;
+	int i;
+	long len;
+
+	/* About 45 KiB: fits the 64 KiB ring without a consumer. */
+	for (i = 0; i < 300; i++) {
+		len = make_span(rec, sizeof(rec), i, 80 + i % 150);
+		ASSERT_EQ(0, submit(self->fd, rec));
+		bytes += kspan_record_total(len);
+	}
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st0));
+	EXPECT_EQ(300u, st0.committed);
+	EXPECT_EQ(bytes, st0.bytes_committed);
+	EXPECT_EQ(0u, st0.consumed);
+
+	for (i = 0; i < 120; i++)
+		ASSERT_NE(NULL, kspan_consumer_next(&self->c, 0));
+	ASSERT_EQ(0, kspan_consumer_release_all(&self->c));
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &st));
+	EXPECT_EQ(300u, st.submitted);
+	EXPECT_EQ(300u, st.committed);
+	EXPECT_EQ(120u, st.consumed);
+	EXPECT_EQ(0u, st.rejected);
+	EXPECT_EQ(self->c.rings[0].read_pos, st.bytes_consumed);
+	EXPECT_EQ(self->c.rings[0].read_pos, self->c.rings[0].prod->consumer_pos);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the guest suites that move spans: deterministic records, the
+ * module loaded with chosen parameters, pinning, and stats.
+ */
+#ifndef KSPAN_SPAN_UTIL_H
+#define KSPAN_SPAN_UTIL_H
+
+#include <sched.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "guest_util.h"
+#include "kspan_client.h"
+#include "kspan_consumer.h"
+#include "kspan_record.h"
+
+/* (Re)loads kspan.ko with @params; returns 0 or -errno. */
+static inline int kspan_reload(const char *params)
+{
+	if (module_is_loaded("kspan")) {
+		int ret = module_unload("kspan");
+
+		if (ret)
+			return ret;
+	}
+	return module_load(kspan_ko_path(), params);
+}
+
+static inline int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+static inline int nr_cpus(void)
+{
+	return (int)sysconf(_SC_NPROCESSORS_CONF);
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * A span whose ids derive from @seq and that carries seq as attribute
+ * "seq", padded with a string attribute to @len bytes (0: as small as it
+ * comes). Returns the record length or -errno.
+ */
+static inline long make_span(void *buf, size_t cap, uint64_t seq, size_t len)
+{
+	struct kspan_builder b;
+	struct kspan_span *s;
+	long cur;
+	char pad[4096];
+
+	if (kspan_build_begin(&b, buf, cap, "op", 2))
+		return b.error;
+	s = kspan_build_span(&b);
+	memcpy(s->trace_id, &seq, sizeof(seq));
+	s->trace_id[15] = 0x7e;
+	memcpy(s->span_id, &seq, sizeof(seq));
+	s->span_id[7] |= 0x80;
+	s->start_time_ns = 1000 + seq;
+	s->end_time_ns = 2000 + seq;
+	s->kind = KSPAN_KIND_INTERNAL;
+	kspan_build_int(&b, "seq", (int64_t)seq);
+	/* Header + key "pad" of the string attribute: 4 + 3 bytes. */
+	cur = (long)b.len + 7;
+	if (len > (size_t)cur && len - cur <= sizeof(pad) - 1) {
+		memset(pad, 'a' + seq % 26, len - cur);
+		pad[len - cur] = '\0';
+		kspan_build_str(&b, "pad", pad);
+	}
+	return kspan_build_end(&b);
+}
+
+/* The "seq" attribute of a span record, or -1. */
+static inline int64_t span_seq(const struct kspan_record_header *hdr)
+{
+	struct kspan_span_view v;
+	struct kspan_attr_view a;
+
+	if (kspan_span_parse(hdr, hdr->len, &v) || kspan_span_attr(&v, 0, &a) ||
+	    a.type != KSPAN_ATTR_INT64)
+		return -1;
+	return kspan_attr_int(&a);
+}
+
+static inline int submit(int fd, const void *rec)
+{
+	return ioctl(fd, KSPAN_IOC_SUBMIT, rec) ? -errno : 0;
+}
+
+static inline int get_stats(int fd, uint32_t ring, struct kspan_stats *st)
+{
+	struct kspan_stats_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.ring = ring;
+	if (ioctl(fd, KSPAN_IOC_STATS, &q))
+		return -errno;
+	*st = q.stats;
+	return 0;
+}
+
+static inline int set_policy(int fd, uint32_t policy, uint64_t timeout_ns)
+{
+	struct kspan_producer_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.policy = policy;
+	o.timeout_ns = timeout_ns;
+	return ioctl(fd, KSPAN_IOC_SET_PRODUCER_OPTS, &o) ? -errno : 0;
+}
+
+#endif /* KSPAN_SPAN_UTIL_H */
