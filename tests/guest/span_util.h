@@ -104,6 +104,7 @@ static inline int get_stats(int fd, uint32_t ring, struct kspan_stats *st)
 {
 	struct kspan_stats_query q;
 
+	memset(st, 0, sizeof(*st));
 	memset(&q, 0, sizeof(q));
 	q.ring = ring;
 	if (ioctl(fd, KSPAN_IOC_STATS, &q))
