@@ -6,6 +6,8 @@
 #   make [KERNEL=6.1|6.12|6.12-rt|debug]   module + user space + tests
 #   make check [KERNEL=...]                all checks and suites (all kernels
 #                                          unless KERNEL is given)
+#   make bench [KERNEL=...]                benchmarks in a guest (ratios)
+#   make stress [KERNEL=...]               the stress suite at full scale
 #   make demo                              boot a guest, load the module
 #   make setup                             install dependencies (root)
 #   make clean
@@ -38,8 +40,8 @@ USER_BINS := $(BUILD)/bin/kspanctl
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 GUEST_BINS := $(GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)
 
-.PHONY: all module user tests check demo setup clean
-all: module user tests
+.PHONY: all module user tests bench bench-bin stress check demo setup clean
+all: module user tests bench-bin
 
 # Kbuild writes objects next to the sources, so each kernel gets a farm of
 # symlinks to the sources and builds there.
@@ -51,6 +53,21 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MODDIR) W=1 KSPAN_TESTS=m modules
 
 user: $(USER_BINS)
+
+# The stress suite at full scale: 2*10^6 records, 10^6 wake-up cycles.
+stress: module tests
+	scripts/vm-run --kernel $(KERNEL) --timeout 5400 -- \
+		tests/guest/run $(CURDIR)/$(BUILD)/stress-$(KERNEL) $(CURDIR)/$(BUILD)/tests/guest/ring_stress
+
+# make bench runs the benchmarks in a guest; bench-bin only builds them.
+bench:
+	scripts/bench --kernel $(KERNEL)
+
+bench-bin: $(BUILD)/bench/kspan_bench
+
+$(BUILD)/bench/kspan_bench: tests/bench/kspan_bench.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -pthread -o $@ $< $(LIB_SRC)
 tests: $(UNIT_BINS) $(GUEST_BINS)
 
 $(BUILD)/bin/kspanctl: userspace/kspanctl/kspanctl.c $(LIB_SRC) $(LIB_HDR)
@@ -64,7 +81,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) | harness
 
 $(BUILD)/tests/guest/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(LIB_SRC) $(LIB_HDR) | harness
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIB_SRC)
+	$(CC) $(TEST_CFLAGS) -pthread -o $@ $< $(LIB_SRC)
 
 .PHONY: harness
 harness:

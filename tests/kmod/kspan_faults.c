@@ -7,14 +7,13 @@
  *   warn    WARN_ON (caught on every kernel)
  *   uaf     use after free (KASAN)
  *   abba    lock order inversion A->B then B->A (lockdep, no real deadlock)
- *   atomic  sleep while holding a spinlock (DEBUG_ATOMIC_SLEEP)
+ *   atomic  a sleeping lock taken under a spinlock (DEBUG_ATOMIC_SLEEP)
  *   leak    unreferenced allocation (kmemleak)
  *   none    nothing: the control case
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/compiler.h>
-#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
@@ -56,8 +55,10 @@ static void fault_abba(void)
 
 static void fault_atomic(void)
 {
+	/* The mutex is free: might_sleep() complains, nothing really sleeps. */
 	spin_lock(&atomic_lock);
-	usleep_range(1000, 2000);
+	mutex_lock(&lock_a);
+	mutex_unlock(&lock_a);
 	spin_unlock(&atomic_lock);
 }
 
