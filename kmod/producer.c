@@ -29,10 +29,19 @@ static struct kspan_ring *kspan_ring_here(void)
 }
 
 /*
- * Fetch one record of at most @room bytes from @usrc into @buf (which holds
- * record_max bytes) and validate it. Returns its length or -errno.
+ * Records up to this size are copied to the stack: most spans are small,
+ * and a heap buffer per call costs more than the rest of a submit (Debian
+ * kernels zero every allocation: init_on_alloc).
  */
-static long kspan_fetch_record(const void __user *usrc, u64 room, void *buf)
+#define KSPAN_STACK_RECORD	256
+
+/*
+ * Fetch one record of at most @room bytes from @usrc into @buf of @cap
+ * bytes and validate it. Returns its length, -ENOBUFS when it is longer
+ * than @cap (the caller retries with a larger buffer), or -errno.
+ */
+static long kspan_fetch_record(const void __user *usrc, u64 room, void *buf,
+			       u32 cap)
 {
 	struct kspan_record_header hdr;
 	int ret;
@@ -45,6 +54,8 @@ static long kspan_fetch_record(const void __user *usrc, u64 room, void *buf)
 		return -EMSGSIZE;
 	if (hdr.len < KSPAN_SPAN_MIN_LEN || hdr.len > room)
 		return -EINVAL;
+	if (hdr.len > cap)
+		return -ENOBUFS;
 	if (copy_from_user(buf, usrc, hdr.len))
 		return -EFAULT;
 	/* Validates the copy: a length changed since the first read fails. */
@@ -115,22 +126,27 @@ static unsigned long kspan_deadline(struct file *file)
 long kspan_ioctl_submit(struct file *file, void __user *uarg)
 {
 	struct kspan_ring *ring = kspan_ring_here();
+	u8 stack_buf[KSPAN_STACK_RECORD] __aligned(8);
+	void *buf = stack_buf;
 	long len;
-	void *buf;
 	int ret;
 
 	atomic64_inc(&ring->stats.submitted);
-	buf = kmalloc(kspan_dev.record_max, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	len = kspan_fetch_record(uarg, U32_MAX, buf);
+	len = kspan_fetch_record(uarg, U32_MAX, buf, sizeof(stack_buf));
+	if (len == -ENOBUFS) {
+		buf = kmalloc(kspan_dev.record_max, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+		len = kspan_fetch_record(uarg, U32_MAX, buf, kspan_dev.record_max);
+	}
 	if (len < 0) {
 		atomic64_inc(&ring->stats.rejected);
 		ret = len;
 	} else {
 		ret = kspan_produce(file, buf, len, kspan_deadline(file));
 	}
-	kfree(buf);
+	if (buf != stack_buf)
+		kfree(buf);
 	return ret;
 }
 
@@ -158,7 +174,8 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 	while (accepted < batch.count) {
 		ring = kspan_ring_here();
 		atomic64_inc(&ring->stats.submitted);
-		len = kspan_fetch_record(records + off, batch.len - off, buf);
+		len = kspan_fetch_record(records + off, batch.len - off, buf,
+					 kspan_dev.record_max);
 		if (len < 0) {
 			atomic64_inc(&ring->stats.rejected);
 			break;

@@ -91,13 +91,28 @@ static void drain_all(struct kspan_consumer *c)
 static void bench_submit(int fd, struct kspan_consumer *c, FILE *out)
 {
 	const int n = 2000;
-	double noop[ROUNDS], sub[ROUNDS], t;
-	uint8_t rec[256];
+	double noop[ROUNDS], sub[ROUNDS], ver[ROUNDS], bad[ROUNDS], t;
+	struct kspan_version v;
+	uint8_t rec[256], inval[256];
 	int r, i;
 
 	if (make_span(rec, sizeof(rec), 1, 128) != 128)
 		die("make_span");
+	/* Copied and checked, then refused at the very last check. */
+	memcpy(inval, rec, sizeof(inval));
+	((struct kspan_span *)(inval + 8))->end_time_ns = 0;
+	((struct kspan_span *)(inval + 8))->start_time_ns = 5;
 	for (r = 0; r < ROUNDS; r++) {
+		t = now();
+		for (i = 0; i < n; i++)
+			ioctl(fd, KSPAN_IOC_VERSION, &v);
+		ver[r] = (now() - t) / n * 1e9;
+
+		t = now();
+		for (i = 0; i < n; i++)
+			ioctl(fd, KSPAN_IOC_SUBMIT, inval);
+		bad[r] = (now() - t) / n * 1e9;
+
 		t = now();
 		for (i = 0; i < n; i++)
 			ioctl(fd, _IO(KSPAN_IOC_MAGIC, 0x7f));
@@ -113,6 +128,8 @@ static void bench_submit(int fd, struct kspan_consumer *c, FILE *out)
 	fprintf(out, "submit_128B_ns %.0f\nnoop_ioctl_ns %.0f\nsubmit_vs_noop %.2f\n",
 		median(sub, ROUNDS), median(noop, ROUNDS),
 		median(sub, ROUNDS) / median(noop, ROUNDS));
+	fprintf(out, "version_ioctl_ns %.0f\nrefused_submit_ns %.0f\n",
+		median(ver, ROUNDS), median(bad, ROUNDS));
 }
 
 /* ns per span: 64 per batch ioctl vs 64 single ioctls. */
