@@ -65,22 +65,24 @@ static long kspan_fetch_record(const void __user *usrc, u64 room, void *buf,
 	return hdr.len;
 }
 
-/* Write one validated record, applying the file's full-ring policy. */
+/*
+ * Write one validated record, applying the file's full-ring policy. @id is
+ * the caller's identity, filled once per ioctl; it is refreshed after a
+ * wait, so the submit time is when the span was accepted.
+ */
 static int kspan_produce(struct file *file, const void *rec, u32 len,
-			 unsigned long deadline)
+			 unsigned long deadline, struct kspan_identity *id)
 {
 	struct kspan_file *kf = file->private_data;
 	u32 policy = READ_ONCE(kf->policy);
 	bool timed = READ_ONCE(kf->timeout_ns) != 0;
-	struct kspan_identity id;
 	struct kspan_ring *ring;
 	long left;
 	int ret;
 
 	for (;;) {
 		ring = kspan_ring_here();
-		kspan_identity_fill(&id);
-		ret = kspan_ring_write(ring, rec, len, &id);
+		ret = kspan_ring_write(ring, rec, len, id);
 		if (ret != -ENOSPC)
 			return ret;
 
@@ -113,6 +115,7 @@ static int kspan_produce(struct file *file, const void *rec, u32 len,
 			return -ERESTARTSYS;
 		}
 		/* Retry from the top: the space may be gone, the CPU changed. */
+		kspan_identity_fill(id);
 	}
 }
 
@@ -127,6 +130,7 @@ long kspan_ioctl_submit(struct file *file, void __user *uarg)
 {
 	struct kspan_ring *ring = kspan_ring_here();
 	u8 stack_buf[KSPAN_STACK_RECORD] __aligned(8);
+	struct kspan_identity id;
 	void *buf = stack_buf;
 	long len;
 	int ret;
@@ -143,7 +147,8 @@ long kspan_ioctl_submit(struct file *file, void __user *uarg)
 		atomic64_inc(&ring->stats.rejected);
 		ret = len;
 	} else {
-		ret = kspan_produce(file, buf, len, kspan_deadline(file));
+		kspan_identity_fill(&id);
+		ret = kspan_produce(file, buf, len, kspan_deadline(file), &id);
 	}
 	if (buf != stack_buf)
 		kfree(buf);
@@ -155,6 +160,7 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 	struct kspan_submit_batch __user *ubatch = uarg;
 	struct kspan_submit_batch batch;
 	unsigned long deadline = kspan_deadline(file);
+	struct kspan_identity id;
 	const u8 __user *records;
 	struct kspan_ring *ring;
 	u32 accepted = 0;
@@ -171,6 +177,7 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 	buf = kmalloc(kspan_dev.record_max, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
+	kspan_identity_fill(&id);
 	while (accepted < batch.count) {
 		ring = kspan_ring_here();
 		atomic64_inc(&ring->stats.submitted);
@@ -180,14 +187,15 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 			atomic64_inc(&ring->stats.rejected);
 			break;
 		}
-		len = kspan_produce(file, buf, len, deadline);
+		len = kspan_produce(file, buf, len, deadline, &id);
 		if (len < 0)
 			break;
 		accepted++;
 		off += KSPAN_REC_TOTAL(((struct kspan_record_header *)buf)->len);
 		if (off > batch.len)
 			off = batch.len;
-		cond_resched();
+		if (!(accepted % 16))
+			cond_resched();
 	}
 	kfree(buf);
 

@@ -89,7 +89,9 @@ enum kspan_record_type {
  * @uid: real uid in the initial user namespace
  * @cpu: CPU whose ring holds the record
  * @cgroup_id: id of the producer's cgroup v2 (0: none)
- * @submit_time_ns: CLOCK_REALTIME when the module accepted the record
+ * @submit_time_ns: CLOCK_REALTIME when the module took the record: the
+ *	start of the submitting call, or the end of its last wait for space
+ *	(one time for all the records a batch call takes at once)
  */
 struct kspan_identity {
 	__u32 pid;
