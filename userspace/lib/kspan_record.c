@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kspan_record: build and parse span records. The parser applies the same
- * rules as the module (kmod/record.c), so what it accepts the module does.
+ * kspan_record: build and parse span records. The parser applies the
+ * module's own rules (uapi/kspan_check.h), so what it accepts the module
+ * does.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "kspan_record.h"
+#include "kspan_check.h"
 
 #define HDR_LEN sizeof(struct kspan_record_header)
 #define BODY_LEN (HDR_LEN + sizeof(struct kspan_span))
@@ -111,84 +113,21 @@ long kspan_build_end(struct kspan_builder *b)
 	return (long)b->len;
 }
 
-static int walk_attrs(const uint8_t *p, size_t len, unsigned int count,
-		      unsigned int want, struct kspan_attr_view *out)
-{
-	const uint8_t *end = p + len;
-	struct kspan_attr attr;
-	unsigned int i;
-
-	for (i = 0; i < count; i++) {
-		if ((size_t)(end - p) < sizeof(attr))
-			return -EINVAL;
-		memcpy(&attr, p, sizeof(attr));
-		p += sizeof(attr);
-		if (!attr.key_len ||
-		    (size_t)attr.key_len + attr.value_len > (size_t)(end - p))
-			return -EINVAL;
-		switch (attr.type) {
-		case KSPAN_ATTR_STRING:
-		case KSPAN_ATTR_BYTES:
-			break;
-		case KSPAN_ATTR_INT64:
-		case KSPAN_ATTR_DOUBLE:
-			if (attr.value_len != 8)
-				return -EINVAL;
-			break;
-		case KSPAN_ATTR_BOOL:
-			if (attr.value_len != 1 || p[attr.key_len] > 1)
-				return -EINVAL;
-			break;
-		default:
-			return -EINVAL;
-		}
-		if (out && i == want) {
-			out->type = attr.type;
-			out->key = (const char *)p;
-			out->key_len = attr.key_len;
-			out->val = p + attr.key_len;
-			out->val_len = attr.value_len;
-			return 0;
-		}
-		p += attr.key_len + attr.value_len;
-	}
-	if (out)
-		return -ENOENT;
-	return p == end ? 0 : -EINVAL;
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	while (n--)
-		if (*p++)
-			return false;
-	return true;
-}
-
 int kspan_span_parse(const void *rec, size_t avail, struct kspan_span_view *v)
 {
 	const struct kspan_record_header *hdr = rec;
 	const struct kspan_span *span;
-	uint64_t want;
+	int ret;
 
-	if (avail < BODY_LEN + 1)
+	if (avail < sizeof(*hdr))
 		return -EINVAL;
 	if (hdr->len > avail)
 		return -EMSGSIZE;
-	if (hdr->len < BODY_LEN + 1 || hdr->type != KSPAN_RECORD_SPAN)
-		return -EINVAL;
-	span = (const struct kspan_span *)(hdr + 1);
-	want = (uint64_t)BODY_LEN + span->name_len + span->attrs_len;
-	if (!span->name_len || want != hdr->len)
-		return -EINVAL;
-	if (span->kind > KSPAN_KIND_CONSUMER || span->status > KSPAN_STATUS_ERROR ||
-	    (span->flags & ~KSPAN_SPAN_FLAGS_ALL) || span->__reserved0)
-		return -EINVAL;
-	if (all_zero(span->trace_id, sizeof(span->trace_id)) ||
-	    all_zero(span->span_id, sizeof(span->span_id)) ||
-	    span->end_time_ns < span->start_time_ns)
-		return -EINVAL;
+	ret = kspan_check_span(rec, hdr->len, UINT32_MAX);
+	if (ret)
+		return ret;
 
+	span = (const struct kspan_span *)(hdr + 1);
 	v->hdr = hdr;
 	v->span = span;
 	v->name = (const char *)rec + BODY_LEN;
@@ -196,15 +135,33 @@ int kspan_span_parse(const void *rec, size_t avail, struct kspan_span_view *v)
 	v->attrs = (const uint8_t *)rec + BODY_LEN + span->name_len;
 	v->attrs_len = span->attrs_len;
 	v->attr_count = span->attr_count;
-	return walk_attrs(v->attrs, v->attrs_len, v->attr_count, 0, NULL);
+	return 0;
 }
 
 int kspan_span_attr(const struct kspan_span_view *v, unsigned int i,
 		    struct kspan_attr_view *a)
 {
+	const uint8_t *p = v->attrs, *end = v->attrs + v->attrs_len;
+	struct kspan_attr attr;
+	unsigned int n;
+	long used;
+
 	if (i >= v->attr_count)
 		return -ENOENT;
-	return walk_attrs(v->attrs, v->attrs_len, v->attr_count, i, a);
+	for (n = 0;; n++) {
+		used = kspan_check_attr(p, end, &attr);
+		if (used < 0)
+			return (int)used;
+		if (n == i)
+			break;
+		p += used;
+	}
+	a->type = attr.type;
+	a->key = (const char *)p + sizeof(attr);
+	a->key_len = attr.key_len;
+	a->val = p + sizeof(attr) + attr.key_len;
+	a->val_len = attr.value_len;
+	return 0;
 }
 
 int64_t kspan_attr_int(const struct kspan_attr_view *a)
