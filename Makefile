@@ -56,8 +56,9 @@ user: $(USER_BINS)
 
 # The stress suite at full scale: 2*10^6 records, 10^6 wake-up cycles.
 stress: module tests
-	scripts/vm-run --kernel $(KERNEL) --timeout 5400 -- \
-		tests/guest/run $(CURDIR)/$(BUILD)/stress-$(KERNEL) $(CURDIR)/$(BUILD)/tests/guest/ring_stress
+	@mkdir -p $(BUILD)/stress-$(KERNEL)
+	scripts/vm-run --kernel $(KERNEL) --quiet --timeout 5400 --scratch $(BUILD)/stress-$(KERNEL) -- \
+		tests/guest/run $(CURDIR)/$(BUILD)/stress-$(KERNEL)/tap $(CURDIR)/$(BUILD)/tests/guest/ring_stress
 
 # make bench runs the benchmarks in a guest; bench-bin only builds them.
 bench:
