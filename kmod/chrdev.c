@@ -77,6 +77,7 @@ static int kspan_open(struct inode *inode, struct file *file)
 	if (!kf)
 		return -ENOMEM;
 	kf->policy = KSPAN_FULL_BLOCK;
+	mutex_init(&kf->copy_lock);
 	file->private_data = kf;
 	return stream_open(inode, file);
 }
@@ -87,6 +88,7 @@ static int kspan_release(struct inode *inode, struct file *file)
 
 	if (kf->consumer)
 		kspan_consumer_detach(file);
+	kspan_file_release_producer(kf);
 	kfree(kf);
 	return 0;
 }

@@ -37,7 +37,7 @@ int kspan_submit(const void *rec, size_t len)
 	}
 
 	kspan_identity_fill(&id);
-	ret = kspan_ring_write(ring, rec, len, &id);
+	ret = kspan_ring_write(ring, rec, &id);
 	if (ret == -ENOSPC)
 		kspan_ring_drop(ring, true);
 	return ret;

@@ -97,7 +97,10 @@ void kspan_identity_fill(struct kspan_identity *id);
 /* ring.c */
 struct kspan_ring *kspan_ring_alloc(unsigned int cpu, size_t data_size);
 void kspan_ring_free(struct kspan_ring *ring);
-int kspan_ring_write(struct kspan_ring *ring, const void *rec, u32 len,
+unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
+				   unsigned int n,
+				   const struct kspan_identity *id);
+int kspan_ring_write(struct kspan_ring *ring, const void *rec,
 		     const struct kspan_identity *id);
 bool kspan_ring_has_room(struct kspan_ring *ring, u32 len);
 void kspan_ring_drop(struct kspan_ring *ring, bool atomic_ctx);
@@ -132,7 +135,16 @@ struct kspan_file {
 	u32 policy;		/* enum kspan_full_policy */
 	u64 timeout_ns;		/* 0: wait without limit */
 	bool consumer;
+	/*
+	 * Where submits longer than the stack buffer and batches are copied
+	 * from user memory: allocated on first use and kept, so that a call
+	 * does not allocate (and, with init_on_alloc, clear) a buffer.
+	 */
+	struct mutex copy_lock;	/* @copy_buf */
+	void *copy_buf;
 };
+
+void kspan_file_release_producer(struct kspan_file *kf);
 
 /* producer.c */
 long kspan_ioctl_submit(struct file *file, void __user *uarg);

@@ -16,6 +16,8 @@
 #include <linux/fs.h>
 #include <linux/jiffies.h>
 #include <linux/sched/signal.h>
+#include <linux/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
@@ -36,63 +38,124 @@ static struct kspan_ring *kspan_ring_here(void)
 #define KSPAN_STACK_RECORD	256
 
 /*
- * Fetch one record of at most @room bytes from @usrc into @buf of @cap
- * bytes and validate it. Returns its length, -ENOBUFS when it is longer
- * than @cap (the caller retries with a larger buffer), or -errno.
+ * A batch is copied from user memory this many bytes at a time (more if
+ * record_max is larger, so that any record fits): one user copy and one
+ * ring lock acquisition serve a run of records.
  */
-static long kspan_fetch_record(const void __user *usrc, u64 room, void *buf,
-			       u32 cap)
-{
-	struct kspan_record_header hdr;
-	int ret;
+#define KSPAN_COPY_CHUNK	SZ_8K
 
-	if (room < sizeof(hdr))
-		return -EINVAL;
-	if (copy_from_user(&hdr, usrc, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.len > kspan_dev.record_max)
-		return -EMSGSIZE;
-	if (hdr.len < KSPAN_SPAN_MIN_LEN || hdr.len > room)
-		return -EINVAL;
-	if (hdr.len > cap)
-		return -ENOBUFS;
-	if (copy_from_user(buf, usrc, hdr.len))
-		return -EFAULT;
-	/* Validates the copy: a length changed since the first read fails. */
-	ret = kspan_record_validate(buf, hdr.len, kspan_dev.record_max);
-	if (ret)
-		return ret;
-	return hdr.len;
+static u32 kspan_copy_buf_size(void)
+{
+	return max_t(u32, KSPAN_COPY_CHUNK, kspan_dev.record_max);
 }
 
 /*
- * Write one validated record, applying the file's full-ring policy. @id is
- * the caller's identity, filled once per ioctl; it is refreshed after a
- * wait, so the submit time is when the span was accepted.
+ * The file's copy buffer, or, while another thread of the same file holds
+ * it, a buffer of the caller's own. *@shared says which; release with
+ * kspan_copy_buf_put().
  */
-static int kspan_produce(struct file *file, const void *rec, u32 len,
-			 unsigned long deadline, struct kspan_identity *id)
+static void *kspan_copy_buf_get(struct kspan_file *kf, bool *shared)
+{
+	*shared = mutex_trylock(&kf->copy_lock);
+	if (!*shared)
+		return kvmalloc(kspan_copy_buf_size(), GFP_KERNEL_ACCOUNT);
+	if (!kf->copy_buf)
+		kf->copy_buf = kvmalloc(kspan_copy_buf_size(), GFP_KERNEL_ACCOUNT);
+	if (!kf->copy_buf) {
+		mutex_unlock(&kf->copy_lock);
+		*shared = false;
+	}
+	return kf->copy_buf;
+}
+
+static void kspan_copy_buf_put(struct kspan_file *kf, void *buf, bool shared)
+{
+	if (shared)
+		mutex_unlock(&kf->copy_lock);
+	else
+		kvfree(buf);
+}
+
+void kspan_file_release_producer(struct kspan_file *kf)
+{
+	kvfree(kf->copy_buf);
+	mutex_destroy(&kf->copy_lock);
+}
+
+/*
+ * Check the record at @rec, of which @have bytes were copied from user
+ * memory, with @room bytes left in what the producer handed in. Returns its
+ * length, 0 when it is not all in @have, or -errno.
+ */
+static long kspan_check_copied(const void *rec, u64 have, u64 room)
+{
+	const struct kspan_record_header *hdr = rec;
+	int ret;
+
+	if (room < sizeof(*hdr))
+		return -EINVAL;
+	if (have < sizeof(*hdr))
+		return 0;
+	if (hdr->len > kspan_dev.record_max)
+		return -EMSGSIZE;
+	if (hdr->len < KSPAN_SPAN_MIN_LEN || hdr->len > room)
+		return -EINVAL;
+	if (hdr->len > have)
+		return 0;
+	ret = kspan_record_validate(rec, hdr->len, kspan_dev.record_max);
+	if (ret)
+		return ret;
+	return hdr->len;
+}
+
+static const void *kspan_next_record(const void *rec)
+{
+	const struct kspan_record_header *hdr = rec;
+
+	return rec + KSPAN_REC_TOTAL(hdr->len);
+}
+
+/*
+ * Write @n validated records, back to back at @recs, applying the file's
+ * full-ring policy. @id is the caller's identity, filled once per ioctl and
+ * refreshed after a wait, so the submit time is when a span was accepted.
+ * Returns how many records were taken (written, or dropped by the drop
+ * policy), or -errno when none was.
+ */
+static long kspan_produce(struct file *file, const void *recs, unsigned int n,
+			  unsigned long deadline, struct kspan_identity *id)
 {
 	struct kspan_file *kf = file->private_data;
 	u32 policy = READ_ONCE(kf->policy);
 	bool timed = READ_ONCE(kf->timeout_ns) != 0;
+	const struct kspan_record_header *hdr;
 	struct kspan_ring *ring;
+	unsigned int w;
+	long done = 0;
 	long left;
-	int ret;
 
 	for (;;) {
 		ring = kspan_ring_here();
-		ret = kspan_ring_write(ring, rec, len, id);
-		if (ret != -ENOSPC)
-			return ret;
+		w = kspan_ring_write_many(ring, recs, n - done, id);
+		done += w;
+		for (; w; w--)
+			recs = kspan_next_record(recs);
+		if (done == n)
+			return n;
+		hdr = recs;
 
+		/* The ring is full for the record at @recs. */
 		if (policy == KSPAN_FULL_DROP) {
 			kspan_ring_drop(ring, false);
-			return 0;
+			done++;
+			recs = kspan_next_record(recs);
+			if (done == n)
+				return n;
+			continue;
 		}
 		if (policy == KSPAN_FULL_EAGAIN || (file->f_flags & O_NONBLOCK)) {
 			atomic64_inc(&ring->stats.full_eagain);
-			return -EAGAIN;
+			return done ? done : -EAGAIN;
 		}
 
 		atomic64_inc(&ring->stats.blocked);
@@ -101,22 +164,23 @@ static int kspan_produce(struct file *file, const void *rec, u32 len,
 			if (left > 0)
 				left = wait_event_interruptible_timeout
 					(ring->space_wq,
-					 kspan_ring_has_room(ring, len), left);
+					 kspan_ring_has_room(ring, hdr->len), left);
 			if (left == 0) {
 				atomic64_inc(&ring->stats.full_timeout);
-				return -ETIMEDOUT;
+				return done ? done : -ETIMEDOUT;
 			}
 		} else {
 			left = wait_event_interruptible(ring->space_wq,
-							kspan_ring_has_room(ring, len));
+							kspan_ring_has_room(ring, hdr->len));
 		}
 		if (left < 0) {
 			atomic64_inc(&ring->stats.interrupted);
-			return -ERESTARTSYS;
+			return done ? done : -ERESTARTSYS;
 		}
 		/* Retry from the top: the space may be gone, the CPU changed. */
 		kspan_identity_fill(id);
 	}
+	return done;
 }
 
 static unsigned long kspan_deadline(struct file *file)
@@ -130,42 +194,67 @@ long kspan_ioctl_submit(struct file *file, void __user *uarg)
 {
 	struct kspan_ring *ring = kspan_ring_here();
 	u8 stack_buf[KSPAN_STACK_RECORD] __aligned(8);
+	struct kspan_record_header *hdr = (void *)stack_buf;
+	struct kspan_file *kf = file->private_data;
 	struct kspan_identity id;
 	void *buf = stack_buf;
-	long len;
-	int ret;
+	bool shared = false;
+	long ret;
 
 	atomic64_inc(&ring->stats.submitted);
-	len = kspan_fetch_record(uarg, U32_MAX, buf, sizeof(stack_buf));
-	if (len == -ENOBUFS) {
-		buf = kmalloc(kspan_dev.record_max, GFP_KERNEL);
+	/* The header alone first: it says how much more to copy. */
+	if (get_user(*(u64 *)stack_buf, (const u64 __user *)uarg)) {
+		ret = -EFAULT;
+		goto rejected;
+	}
+	ret = kspan_check_copied(stack_buf, sizeof(*hdr), U32_MAX);
+	if (ret < 0)
+		goto rejected;
+	if (hdr->len > sizeof(stack_buf)) {
+		buf = kspan_copy_buf_get(kf, &shared);
 		if (!buf)
 			return -ENOMEM;
-		len = kspan_fetch_record(uarg, U32_MAX, buf, kspan_dev.record_max);
 	}
-	if (len < 0) {
-		atomic64_inc(&ring->stats.rejected);
-		ret = len;
-	} else {
-		kspan_identity_fill(&id);
-		ret = kspan_produce(file, buf, len, kspan_deadline(file), &id);
+	/* The whole record again: what is validated is what was copied. */
+	if (copy_from_user(buf, uarg, hdr->len)) {
+		ret = -EFAULT;
+		goto rejected;
 	}
+	ret = kspan_check_copied(buf, hdr->len, hdr->len);
+	if (ret < 0)
+		goto rejected;
+	if (!ret) {
+		/* The record grew since its header was read. */
+		ret = -EINVAL;
+		goto rejected;
+	}
+	kspan_identity_fill(&id);
+	ret = kspan_produce(file, buf, 1, kspan_deadline(file), &id);
+	if (ret > 0)
+		ret = 0;
+	goto out;
+
+rejected:
+	atomic64_inc(&ring->stats.rejected);
+out:
 	if (buf != stack_buf)
-		kfree(buf);
+		kspan_copy_buf_put(kf, buf, shared);
 	return ret;
 }
 
 long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 {
 	struct kspan_submit_batch __user *ubatch = uarg;
-	struct kspan_submit_batch batch;
+	struct kspan_file *kf = file->private_data;
 	unsigned long deadline = kspan_deadline(file);
+	struct kspan_submit_batch batch;
 	struct kspan_identity id;
 	const u8 __user *records;
 	struct kspan_ring *ring;
-	u32 accepted = 0;
-	u64 off = 0;
-	long len = 0;
+	u32 accepted = 0, n, cap;
+	u64 off = 0, have, p;
+	long len, ret = 0;
+	bool shared;
 	void *buf;
 
 	if (copy_from_user(&batch, ubatch, sizeof(batch)))
@@ -174,34 +263,59 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 		return -EINVAL;
 	records = u64_to_user_ptr(batch.records);
 
-	buf = kmalloc(kspan_dev.record_max, GFP_KERNEL);
+	buf = kspan_copy_buf_get(kf, &shared);
 	if (!buf)
 		return -ENOMEM;
+	cap = kspan_copy_buf_size();
 	kspan_identity_fill(&id);
 	while (accepted < batch.count) {
-		ring = kspan_ring_here();
-		atomic64_inc(&ring->stats.submitted);
-		len = kspan_fetch_record(records + off, batch.len - off, buf,
-					 kspan_dev.record_max);
-		if (len < 0) {
+		/*
+		 * Copy a chunk starting at the first record not yet taken. A
+		 * fault ends the chunk early: the records before it still count.
+		 */
+		have = off < batch.len ? min_t(u64, cap, batch.len - off) : 0;
+		have -= copy_from_user(buf, records + off, have);
+
+		/*
+		 * Validate the records that are whole in the chunk. @p stays
+		 * 8-aligned: it may pass @have by the last record's padding.
+		 */
+		len = 0;
+		for (n = 0, p = 0; accepted + n < batch.count && (!n || p < have);
+		     n++, p += KSPAN_REC_TOTAL(len)) {
+			len = kspan_check_copied(buf + p, have - p,
+						 batch.len - off - p);
+			if (len <= 0)
+				break;
+		}
+		if (!n) {
+			/*
+			 * The first record is bad, or not whole in a chunk
+			 * that can hold any record: its memory faulted.
+			 */
+			ring = kspan_ring_here();
+			atomic64_inc(&ring->stats.submitted);
 			atomic64_inc(&ring->stats.rejected);
+			ret = len ? len : -EFAULT;
 			break;
 		}
-		len = kspan_produce(file, buf, len, deadline, &id);
-		if (len < 0)
+
+		atomic64_add(n, &kspan_ring_here()->stats.submitted);
+		ret = kspan_produce(file, buf, n, deadline, &id);
+		if (ret < 0)
 			break;
-		accepted++;
-		off += KSPAN_REC_TOTAL(((struct kspan_record_header *)buf)->len);
-		if (off > batch.len)
-			off = batch.len;
-		if (!(accepted % 16))
-			cond_resched();
+		accepted += ret;
+		if (ret < n)
+			break;
+		/* A bad record after these is copied again and reported. */
+		off += p;
+		cond_resched();
 	}
-	kfree(buf);
+	kspan_copy_buf_put(kf, buf, shared);
 
 	if (put_user(accepted, &ubatch->accepted))
 		return -EFAULT;
-	return accepted ? accepted : len;
+	return accepted ? accepted : ret;
 }
 
 long kspan_ioctl_producer_opts(struct file *file, void __user *uarg)

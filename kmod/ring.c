@@ -141,94 +141,138 @@ static void kspan_ring_put_lost(struct kspan_ring *ring, u64 pos)
 	ring->stats.lost_records++;
 }
 
-/*
- * Under ring->lock: reserve @total bytes for a busy span record of @len,
- * preceded by the lost-records record if spans were dropped. Returns the
- * header, or NULL when the ring is full; *first_pos is where the first
- * record written starts.
- */
-static struct kspan_record_header *
-kspan_ring_reserve(struct kspan_ring *ring, u32 len, u64 *first_pos)
+static const struct kspan_record_header *kspan_next_rec(const void *rec)
 {
-	u64 total = KSPAN_REC_TOTAL(len);
-	struct kspan_record_header *hdr;
-	u64 cons, prod = ring->prod_pos;
+	const struct kspan_record_header *hdr = rec;
 
-	if (ring->lost_pending)
-		total += KSPAN_LOST_TOTAL;
+	return rec + KSPAN_REC_TOTAL(hdr->len);
+}
+
+/*
+ * Under ring->lock: reserve space for as many of the @n records at @recs
+ * as fit, preceded by the lost-records record if spans were dropped, and
+ * write their headers with the busy flag set. Returns how many were
+ * reserved; *first_pos is where the first record written starts (the
+ * lost-records record, if any), *span_pos where the first span starts.
+ */
+static unsigned int kspan_ring_reserve(struct kspan_ring *ring,
+				       const void *recs, unsigned int n,
+				       u64 *first_pos, u64 *span_pos)
+{
+	const struct kspan_record_header *src = recs;
+	struct kspan_record_header *hdr;
+	u64 cons, prod = ring->prod_pos, need = 0, room;
+	unsigned int i, fit;
+
 	/* D: pairs with the store-release in kspan_ring_advance_consumer(). */
 	cons = smp_load_acquire(&ring->cons_view);
-	if (prod + total - cons > kspan_ring_size(ring))
-		return NULL;
+	room = kspan_ring_size(ring) - (prod - cons);
+	if (ring->lost_pending)
+		need = KSPAN_LOST_TOTAL;
+	for (fit = 0; fit < n; fit++, src = kspan_next_rec(src)) {
+		if (need + KSPAN_REC_TOTAL(src->len) > room)
+			break;
+		need += KSPAN_REC_TOTAL(src->len);
+	}
+	if (!fit)
+		return 0;
 
 	*first_pos = prod;
 	if (ring->lost_pending) {
 		kspan_ring_put_lost(ring, prod);
 		prod += KSPAN_LOST_TOTAL;
 	}
-	hdr = kspan_ring_hdr(ring, prod);
-	hdr->len = len;
-	hdr->type = KSPAN_RECORD_SPAN;
-	hdr->flags = KSPAN_RECORD_BUSY;
-	ring->prod_pos = prod + KSPAN_REC_TOTAL(len);
-	ring->stats.committed++;
-	ring->stats.bytes_committed += KSPAN_REC_TOTAL(len);
+	*span_pos = prod;
+	for (i = 0, src = recs; i < fit; i++, src = kspan_next_rec(src)) {
+		hdr = kspan_ring_hdr(ring, prod);
+		hdr->len = src->len;
+		hdr->type = KSPAN_RECORD_SPAN;
+		hdr->flags = KSPAN_RECORD_BUSY;
+		prod += KSPAN_REC_TOTAL(src->len);
+	}
+	ring->stats.committed += fit;
+	ring->stats.bytes_committed += prod - *span_pos;
+	ring->prod_pos = prod;
 	/* A: the headers above are visible before the new producer_pos. */
-	smp_store_release(&ring->prod_page->producer_pos, ring->prod_pos);
-	return hdr;
+	smp_store_release(&ring->prod_page->producer_pos, prod);
+	return fit;
 }
 
-static void kspan_ring_commit(struct kspan_ring *ring,
-			      struct kspan_record_header *hdr, u64 first_pos)
-{
-	/* B: the body is visible before the busy flag clears. */
-	smp_store_release(&hdr->flags, 0);
-
-	/*
-	 * Wake the consumer only when it has caught up with this record and
-	 * so may be asleep; otherwise it will get here without a wake-up.
-	 */
-	if ((READ_ONCE(ring->cons_page->consumer_pos) & ring->mask) ==
-	    (first_pos & ring->mask))
-		irq_work_queue(&ring->notify);
-}
+/*
+ * Bounds the work under the ring lock (interrupts off): a longer run of
+ * records is reserved in several acquisitions.
+ */
+#define KSPAN_RESERVE_MAX	64
 
 /**
- * kspan_ring_write - append a validated span record to a ring
+ * kspan_ring_write_many - append validated span records to a ring
  * @ring: the ring
- * @rec: the record, in kernel memory, already validated
- * @len: its length
- * @id: identity to stamp into it; id->cpu is set to the ring's CPU
+ * @recs: @n span records in kernel memory, already validated, back to back
+ *	as in a batch (each padded to KSPAN_RECORD_ALIGN)
+ * @n: how many
+ * @id: identity to stamp into each; the CPU is set to the ring's
  *
- * Never sleeps; callable from any context (in NMI only if the lock is
- * free). Returns 0, or -ENOSPC when the ring is full.
+ * Reserves space for the run under one lock acquisition, then copies and
+ * commits each record outside the lock. Never sleeps; callable from any
+ * context (in NMI only if the lock is free). Returns how many records, from
+ * the first, were written: fewer than @n when the ring filled up.
  */
-int kspan_ring_write(struct kspan_ring *ring, const void *rec, u32 len,
-		     const struct kspan_identity *id)
+unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
+				   unsigned int n,
+				   const struct kspan_identity *id)
 {
 	const size_t hdr_len = sizeof(struct kspan_record_header);
+	const struct kspan_record_header *src = recs;
 	struct kspan_record_header *hdr;
 	struct kspan_span *span;
+	unsigned int i, done;
 	unsigned long flags;
-	u64 first_pos;
+	u64 first_pos, pos;
 
+	n = min_t(unsigned int, n, KSPAN_RESERVE_MAX);
 	if (in_nmi()) {
 		if (!raw_spin_trylock_irqsave(&ring->lock, flags))
-			return -ENOSPC;
+			return 0;
 	} else {
 		raw_spin_lock_irqsave(&ring->lock, flags);
 	}
-	hdr = kspan_ring_reserve(ring, len, &first_pos);
+	done = kspan_ring_reserve(ring, recs, n, &first_pos, &pos);
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
-	if (!hdr)
-		return -ENOSPC;
 
-	memcpy(hdr + 1, rec + hdr_len, len - hdr_len);
-	span = (struct kspan_span *)(hdr + 1);
-	span->id = *id;
-	span->id.cpu = ring->cpu;
-	kspan_ring_commit(ring, hdr, first_pos);
-	return 0;
+	for (i = 0; i < done; i++, src = kspan_next_rec(src)) {
+		hdr = kspan_ring_hdr(ring, pos);
+		memcpy(hdr + 1, src + 1, src->len - hdr_len);
+		span = (struct kspan_span *)(hdr + 1);
+		span->id = *id;
+		span->id.cpu = ring->cpu;
+		/* B: the body is visible before the busy flag clears. */
+		smp_store_release(&hdr->flags, 0);
+		pos += KSPAN_REC_TOTAL(src->len);
+	}
+
+	/*
+	 * Wake the consumer only when it had caught up with the first record
+	 * written and so may be asleep; otherwise it gets here without one.
+	 */
+	if (done && (READ_ONCE(ring->cons_page->consumer_pos) & ring->mask) ==
+		    (first_pos & ring->mask))
+		irq_work_queue(&ring->notify);
+	return done;
+}
+
+/**
+ * kspan_ring_write - append one validated span record to a ring
+ * @ring: the ring
+ * @rec: the record, in kernel memory, already validated
+ * @id: identity to stamp into it
+ *
+ * As kspan_ring_write_many() for one record. Returns 0, or -ENOSPC when the
+ * ring is full.
+ */
+int kspan_ring_write(struct kspan_ring *ring, const void *rec,
+		     const struct kspan_identity *id)
+{
+	return kspan_ring_write_many(ring, rec, 1, id) ? 0 : -ENOSPC;
 }
 
 /*
@@ -306,7 +350,7 @@ u64 kspan_ring_advance_consumer(struct kspan_ring *ring)
 
 	for (pos = view; pos < want; pos += KSPAN_REC_TOTAL(rlen)) {
 		hdr = kspan_ring_hdr(ring, pos);
-		/* B: pairs with the store-release in kspan_ring_commit(). */
+		/* B: pairs with the store-release in kspan_ring_write_many(). */
 		flags = smp_load_acquire(&hdr->flags);
 		if (flags & KSPAN_RECORD_BUSY)
 			break;

@@ -268,6 +268,78 @@ TEST_F(ring, batch_reports_how_many_it_took)
 	EXPECT_EQ(3u, st.rejected);
 }
 
+/*
+ * A batch of several times the module's copy chunk, of records from the
+ * smallest to record_max, arrives whole and in order; one whose memory
+ * ends at an unmapped page takes exactly the records before the fault.
+ */
+TEST_F(ring, large_batch_arrives_whole_up_to_a_fault)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t size = 8 * page, off = 0, at[40];
+	struct kspan_submit_batch batch;
+	const struct kspan_record_header *got;
+	uint8_t *buf;
+	int i, n = 0, before_hole = 0;
+	long len;
+
+	buf = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	for (i = 0; i < 40 && off < size; i++) {
+		/* Sizes from the smallest to 4096, unaligned ones included. */
+		len = make_span(buf + off, size - off, i, (i * 997) % 4096);
+		if (len < 0)
+			break;
+		at[i] = off;
+		off += kspan_record_total(len);
+		n++;
+	}
+	ASSERT_LT(8, n);
+
+	memset(&batch, 0, sizeof(batch));
+	batch.records = (uintptr_t)buf;
+	batch.len = off;
+	batch.count = n;
+	EXPECT_EQ(n, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch));
+	for (i = 0; i < n; i++) {
+		got = kspan_consumer_next(&self->c, 0);
+		ASSERT_NE(NULL, got) TH_LOG("record %d missing", i);
+		len = ((const struct kspan_record_header *)(buf + at[i]))->len;
+		ASSERT_EQ((uint32_t)len, got->len);
+		EXPECT_TRUE(same_but_identity(buf + at[i], got, len))
+			TH_LOG("record %d differs", i);
+	}
+	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+	kspan_consumer_release_all(&self->c);
+
+	/* Unmap the page that holds the end of a record in the middle. */
+	for (i = 0; i < n; i++)
+		if (at[i] + ((const struct kspan_record_header *)(buf + at[i]))->len >
+		    (size_t)4 * page)
+			break;
+	before_hole = i;
+	ASSERT_EQ(0, munmap(buf + 4 * page, page));
+	batch.accepted = 0;
+	EXPECT_EQ(before_hole, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch));
+	EXPECT_EQ((uint32_t)before_hole, batch.accepted);
+	for (i = 0; i < before_hole; i++) {
+		got = kspan_consumer_next(&self->c, 0);
+		ASSERT_NE(NULL, got);
+		EXPECT_EQ(i, span_seq(got));
+	}
+	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+	kspan_consumer_release_all(&self->c);
+
+	/* Retried from there, the record that faults is refused: EFAULT. */
+	batch.records = (uintptr_t)(buf + at[before_hole]);
+	batch.len = off - at[before_hole];
+	batch.count = n - before_hole;
+	EXPECT_EQ(-1, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(buf, size + page);
+}
+
 TEST_F(ring, counters_match_what_was_sent_and_consumed)
 {
 	uint8_t rec[512];
