@@ -3,9 +3,10 @@
  * kspan: one CPU's span ring.
  *
  * Writers (ioctl callers, in-kernel callers in any context) reserve space
- * under a raw spinlock with interrupts off, copy their record outside the
- * lock, and commit by clearing the record's busy flag with release
- * ordering. The reservation is constant time; the copy reads kernel memory
+ * under a raw spinlock with interrupts off, copy their records outside the
+ * lock, and commit each by clearing its busy flag with release ordering.
+ * One reservation covers a run of at most KSPAN_RESERVE_MAX records, so the
+ * time spent with interrupts off is bounded; the copy reads kernel memory
  * only, so nothing under a reservation can sleep or fault.
  *
  * The consumer reads records in place through its mapping and reports its
@@ -204,22 +205,13 @@ static unsigned int kspan_ring_reserve(struct kspan_ring *ring,
  */
 #define KSPAN_RESERVE_MAX	64
 
-/**
- * kspan_ring_write_many - append validated span records to a ring
- * @ring: the ring
- * @recs: @n span records in kernel memory, already validated, back to back
- *	as in a batch (each padded to KSPAN_RECORD_ALIGN)
- * @n: how many
- * @id: identity to stamp into each; the CPU is set to the ring's
- *
- * Reserves space for the run under one lock acquisition, then copies and
- * commits each record outside the lock. Never sleeps; callable from any
- * context (in NMI only if the lock is free). Returns how many records, from
- * the first, were written: fewer than @n when the ring filled up.
+/*
+ * Reserve, copy and commit up to KSPAN_RESERVE_MAX of the @n records at
+ * @recs; returns how many.
  */
-unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
-				   unsigned int n,
-				   const struct kspan_identity *id)
+static unsigned int kspan_ring_write_run(struct kspan_ring *ring,
+					 const void *recs, unsigned int n,
+					 const struct kspan_identity *id)
 {
 	const size_t hdr_len = sizeof(struct kspan_record_header);
 	const struct kspan_record_header *src = recs;
@@ -257,6 +249,38 @@ unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
 	if (done && (READ_ONCE(ring->cons_page->consumer_pos) & ring->mask) ==
 		    (first_pos & ring->mask))
 		irq_work_queue(&ring->notify);
+	return done;
+}
+
+/**
+ * kspan_ring_write_many - append validated span records to a ring
+ * @ring: the ring
+ * @recs: @n span records in kernel memory, already validated, back to back
+ *	as in a batch (each padded to KSPAN_RECORD_ALIGN)
+ * @n: how many
+ * @id: identity to stamp into each; the CPU is set to the ring's
+ *
+ * Reserves space for runs of records under one lock acquisition each, then
+ * copies and commits them outside the lock. Never sleeps; callable from any
+ * context (in NMI only if the lock is free). Returns how many records, from
+ * the first, were written: fewer than @n only when the ring is full (or, in
+ * NMI, its lock is taken).
+ */
+unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
+				   unsigned int n,
+				   const struct kspan_identity *id)
+{
+	unsigned int done = 0, run, want;
+
+	while (done < n) {
+		want = min_t(unsigned int, n - done, KSPAN_RESERVE_MAX);
+		run = kspan_ring_write_run(ring, recs, want, id);
+		done += run;
+		if (run < want)
+			break;
+		for (; run; run--)
+			recs = kspan_next_rec(recs);
+	}
 	return done;
 }
 
@@ -350,7 +374,7 @@ u64 kspan_ring_advance_consumer(struct kspan_ring *ring)
 
 	for (pos = view; pos < want; pos += KSPAN_REC_TOTAL(rlen)) {
 		hdr = kspan_ring_hdr(ring, pos);
-		/* B: pairs with the store-release in kspan_ring_write_many(). */
+		/* B: pairs with the store-release in kspan_ring_write_run(). */
 		flags = smp_load_acquire(&hdr->flags);
 		if (flags & KSPAN_RECORD_BUSY)
 			break;

@@ -340,6 +340,69 @@ TEST_F(ring, large_batch_arrives_whole_up_to_a_fault)
 	munmap(buf, size + page);
 }
 
+/*
+ * A batch of more small records than the module reserves under one lock
+ * acquisition, into a ring with room for all: every policy takes them all,
+ * and nothing is counted as a full ring.
+ */
+TEST_F(ring, many_small_records_in_one_batch_are_not_a_full_ring)
+{
+	static const uint32_t policies[] = {
+		KSPAN_FULL_BLOCK, KSPAN_FULL_EAGAIN, KSPAN_FULL_DROP,
+	};
+	static uint8_t buf[8192];
+	struct kspan_submit_batch batch;
+	struct kspan_stats st = { 0 };
+	size_t off = 0;
+	int i, p, n = 0;
+	long len;
+
+	/* Spans without attributes: more than 64 fit in 8 KiB. */
+	for (;;) {
+		struct kspan_builder b;
+		struct kspan_span *s;
+
+		if (kspan_build_begin(&b, buf + off, sizeof(buf) - off, "x", 1))
+			break;
+		s = kspan_build_span(&b);
+		memcpy(s->trace_id, &n, sizeof(n));
+		s->trace_id[15] = 1;
+		s->span_id[0] = 1;
+		len = kspan_build_end(&b);
+		if (len < 0)
+			break;
+		off += kspan_record_total(len);
+		n++;
+	}
+	ASSERT_LT(64, n);
+
+	for (p = 0; p < 3; p++) {
+		ASSERT_EQ(0, set_policy(self->fd, policies[p], 0));
+		memset(&batch, 0, sizeof(batch));
+		batch.records = (uintptr_t)buf;
+		batch.len = off;
+		batch.count = n;
+		EXPECT_EQ(n, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch))
+			TH_LOG("policy %u", policies[p]);
+		for (i = 0; i < n; i++) {
+			const struct kspan_record_header *got =
+				kspan_consumer_next(&self->c, 0);
+
+			ASSERT_NE(NULL, got) TH_LOG("policy %u: record %d missing",
+						     policies[p], i);
+			EXPECT_EQ(0, memcmp(((const struct kspan_span *)(got + 1))->trace_id,
+					    &i, sizeof(i)));
+		}
+		EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+		kspan_consumer_release_all(&self->c);
+	}
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &st));
+	EXPECT_EQ(0u, st.blocked);
+	EXPECT_EQ(0u, st.full_eagain);
+	EXPECT_EQ(0u, st.dropped_policy);
+	EXPECT_EQ((uint64_t)3 * n, st.committed);
+}
+
 TEST_F(ring, counters_match_what_was_sent_and_consumed)
 {
 	uint8_t rec[512];
