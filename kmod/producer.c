@@ -253,7 +253,7 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 	struct kspan_ring *ring;
 	u32 accepted = 0, n, cap;
 	u64 off = 0, have, p;
-	long len, ret = 0;
+	long len, taken, ret = 0;
 	bool shared;
 	void *buf;
 
@@ -300,8 +300,10 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 			break;
 		}
 
-		atomic64_add(n, &kspan_ring_here()->stats.submitted);
 		ret = kspan_produce(file, buf, n, deadline, &id);
+		taken = max(ret, 0L);
+		/* Those taken, and the one that met a full ring, if any. */
+		atomic64_add(taken + (taken < n), &kspan_ring_here()->stats.submitted);
 		if (ret < 0)
 			break;
 		accepted += ret;
@@ -309,6 +311,9 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 			break;
 		/* A bad record after these is copied again and reported. */
 		off += p;
+		/* A batch may be gigabytes: a killed producer stops here. */
+		if (fatal_signal_pending(current))
+			break;
 		cond_resched();
 	}
 	kspan_copy_buf_put(kf, buf, shared);

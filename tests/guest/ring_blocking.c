@@ -222,6 +222,37 @@ TEST_F(full, nonblocking_producers_get_eagain)
 	EXPECT_EQ((uint64_t)self->filled, st.committed);
 }
 
+/*
+ * A non-blocking batch into a ring with room for three of its records
+ * takes those three, says so, and counts one refusal: the record that met
+ * the full ring, not the ones after it.
+ */
+TEST_F(full, nonblocking_batch_takes_what_fits)
+{
+	static uint8_t buf[10 * SPAN_LEN];
+	struct kspan_submit_batch batch;
+	struct kspan_stats st0, st;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(SPAN_LEN, make_span(buf + i * SPAN_LEN, SPAN_LEN,
+					      100 + i, SPAN_LEN));
+	drain_and_release(&self->c, 3);
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st0));
+
+	memset(&batch, 0, sizeof(batch));
+	batch.records = (uintptr_t)buf;
+	batch.len = sizeof(buf);
+	batch.count = 10;
+	EXPECT_EQ(3, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch));
+	EXPECT_EQ(3u, batch.accepted);
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
+	EXPECT_EQ(st0.committed + 3, st.committed);
+	EXPECT_EQ(st0.submitted + 4, st.submitted);
+	EXPECT_EQ(st0.full_eagain + 1, st.full_eagain);
+	EXPECT_EQ(0u, st.blocked);
+}
+
 static void on_usr1(int sig)
 {
 	(void)sig;
