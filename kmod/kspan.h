@@ -28,6 +28,22 @@ struct vm_area_struct;
 #define KSPAN_SPAN_MIN_LEN \
 	(sizeof(struct kspan_record_header) + sizeof(struct kspan_span) + 1)
 
+/* The record after @rec, in records laid back to back as in a batch. */
+static inline const void *kspan_next_record(const void *rec)
+{
+	const struct kspan_record_header *hdr = rec;
+
+	return rec + KSPAN_REC_TOTAL(hdr->len);
+}
+
+/* The record @n records after @rec. */
+static inline const void *kspan_skip_records(const void *rec, unsigned int n)
+{
+	while (n--)
+		rec = kspan_next_record(rec);
+	return rec;
+}
+
 /* Counters of one ring; struct kspan_stats says what each one counts. */
 struct kspan_ring_stats {
 	/* Producers outside the ring lock. */

@@ -108,13 +108,6 @@ static long kspan_check_copied(const void *rec, u64 have, u64 room)
 	return hdr->len;
 }
 
-static const void *kspan_next_record(const void *rec)
-{
-	const struct kspan_record_header *hdr = rec;
-
-	return rec + KSPAN_REC_TOTAL(hdr->len);
-}
-
 /*
  * Write @n validated records, back to back at @recs, applying the file's
  * full-ring policy. @id is the caller's identity, filled once per ioctl and
@@ -138,8 +131,7 @@ static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 		ring = kspan_ring_here();
 		w = kspan_ring_write_many(ring, recs, n - done, id);
 		done += w;
-		for (; w; w--)
-			recs = kspan_next_record(recs);
+		recs = kspan_skip_records(recs, w);
 		if (done == n)
 			return n;
 		hdr = recs;
@@ -180,7 +172,6 @@ static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 		/* Retry from the top: the space may be gone, the CPU changed. */
 		kspan_identity_fill(id);
 	}
-	return done;
 }
 
 static unsigned long kspan_deadline(struct file *file)

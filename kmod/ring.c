@@ -142,13 +142,6 @@ static void kspan_ring_put_lost(struct kspan_ring *ring, u64 pos)
 	ring->stats.lost_records++;
 }
 
-static const struct kspan_record_header *kspan_next_rec(const void *rec)
-{
-	const struct kspan_record_header *hdr = rec;
-
-	return rec + KSPAN_REC_TOTAL(hdr->len);
-}
-
 /*
  * Under ring->lock: reserve space for as many of the @n records at @recs
  * as fit, preceded by the lost-records record if spans were dropped, and
@@ -170,7 +163,7 @@ static unsigned int kspan_ring_reserve(struct kspan_ring *ring,
 	room = kspan_ring_size(ring) - (prod - cons);
 	if (ring->lost_pending)
 		need = KSPAN_LOST_TOTAL;
-	for (fit = 0; fit < n; fit++, src = kspan_next_rec(src)) {
+	for (fit = 0; fit < n; fit++, src = kspan_next_record(src)) {
 		if (need + KSPAN_REC_TOTAL(src->len) > room)
 			break;
 		need += KSPAN_REC_TOTAL(src->len);
@@ -184,7 +177,7 @@ static unsigned int kspan_ring_reserve(struct kspan_ring *ring,
 		prod += KSPAN_LOST_TOTAL;
 	}
 	*span_pos = prod;
-	for (i = 0, src = recs; i < fit; i++, src = kspan_next_rec(src)) {
+	for (i = 0, src = recs; i < fit; i++, src = kspan_next_record(src)) {
 		hdr = kspan_ring_hdr(ring, prod);
 		hdr->len = src->len;
 		hdr->type = KSPAN_RECORD_SPAN;
@@ -206,8 +199,8 @@ static unsigned int kspan_ring_reserve(struct kspan_ring *ring,
 #define KSPAN_RESERVE_MAX	64
 
 /*
- * Reserve, copy and commit up to KSPAN_RESERVE_MAX of the @n records at
- * @recs; returns how many.
+ * Reserve, copy and commit as many as fit of the @n (at most
+ * KSPAN_RESERVE_MAX) records at @recs; returns how many.
  */
 static unsigned int kspan_ring_write_run(struct kspan_ring *ring,
 					 const void *recs, unsigned int n,
@@ -221,7 +214,6 @@ static unsigned int kspan_ring_write_run(struct kspan_ring *ring,
 	unsigned long flags;
 	u64 first_pos, pos;
 
-	n = min_t(unsigned int, n, KSPAN_RESERVE_MAX);
 	if (in_nmi()) {
 		if (!raw_spin_trylock_irqsave(&ring->lock, flags))
 			return 0;
@@ -231,7 +223,7 @@ static unsigned int kspan_ring_write_run(struct kspan_ring *ring,
 	done = kspan_ring_reserve(ring, recs, n, &first_pos, &pos);
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 
-	for (i = 0; i < done; i++, src = kspan_next_rec(src)) {
+	for (i = 0; i < done; i++, src = kspan_next_record(src)) {
 		hdr = kspan_ring_hdr(ring, pos);
 		memcpy(hdr + 1, src + 1, src->len - hdr_len);
 		span = (struct kspan_span *)(hdr + 1);
@@ -278,8 +270,7 @@ unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
 		done += run;
 		if (run < want)
 			break;
-		for (; run; run--)
-			recs = kspan_next_rec(recs);
+		recs = kspan_skip_records(recs, run);
 	}
 	return done;
 }
