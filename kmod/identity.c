@@ -28,7 +28,11 @@ void kspan_identity_fill(struct kspan_identity *id)
 
 	id->pid = task_tgid_nr(current);
 	id->tid = task_pid_nr(current);
-	id->uid = from_kuid_munged(&init_user_ns, current_uid());
+	/*
+	 * A kuid is the uid in the initial namespace: from_kuid() on
+	 * init_user_ns would only look that up in its identity map.
+	 */
+	id->uid = __kuid_val(current_uid());
 #ifdef CONFIG_CGROUPS
 	rcu_read_lock();
 	id->cgroup_id = cgroup_id(task_dfl_cgroup(current));

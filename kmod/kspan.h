@@ -6,13 +6,16 @@
 #define _KSPAN_KMOD_KSPAN_H
 
 #include <linux/atomic.h>
+#include <linux/errno.h>
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 
 #include <uapi/linux/kspan.h>
+#include <uapi/kspan_check.h>
 
 struct file;
 struct poll_table_struct;
@@ -124,8 +127,20 @@ u64 kspan_ring_advance_consumer(struct kspan_ring *ring);
 bool kspan_ring_readable(struct kspan_ring *ring);
 void kspan_ring_read_stats(struct kspan_ring *ring, struct kspan_stats *sum);
 
-/* record.c */
-int kspan_record_validate(const void *rec, u32 len, u32 record_max);
+/**
+ * kspan_record_validate - check a span record from a producer
+ * @rec: the record, the module's own copy: what is checked is what is written
+ * @len: bytes at @rec
+ * @record_max: the module's record size bound
+ *
+ * The rules are in uapi/kspan_check.h, shared with user space. Inline:
+ * a batch checks every record. Returns 0, -EMSGSIZE for a record longer
+ * than @record_max, or -EINVAL.
+ */
+static inline int kspan_record_validate(const void *rec, u32 len, u32 record_max)
+{
+	return kspan_check_span(rec, len, record_max);
+}
 
 /* The device: rings and the one consumer. */
 struct kspan_dev {

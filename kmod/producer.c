@@ -177,15 +177,37 @@ static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 static unsigned long kspan_deadline(struct file *file)
 {
 	struct kspan_file *kf = file->private_data;
+	u64 timeout_ns = READ_ONCE(kf->timeout_ns);
 
-	return jiffies + nsecs_to_jiffies(READ_ONCE(kf->timeout_ns));
+	/* Only timed waits use it: skip the conversion for the others. */
+	return jiffies + (timeout_ns ? nsecs_to_jiffies(timeout_ns) : 0);
+}
+
+/*
+ * How much of a single record to copy before its length is known: what the
+ * stack buffer holds, but never past the page the record starts in (unless
+ * the header itself crosses into the next one). Bytes past the record in
+ * that page are the caller's own and are not used; a page that holds the
+ * header cannot fault where the header did not. strncpy_from_user() reads
+ * ahead within a page for the same reason: one user access, not two.
+ */
+static size_t kspan_first_copy(const void __user *uarg, size_t cap)
+{
+	size_t in_page = PAGE_SIZE - offset_in_page(uarg);
+
+	return max(min(cap, in_page), sizeof(struct kspan_record_header));
 }
 
 long kspan_ioctl_submit(struct file *file, void __user *uarg)
 {
 	struct kspan_ring *ring = kspan_ring_here();
-	u8 stack_buf[KSPAN_STACK_RECORD] __aligned(8);
+	/*
+	 * Not cleared on entry (CONFIG_INIT_STACK_ALL_ZERO would clear it on
+	 * every call): only bytes copied from the producer are ever read.
+	 */
+	u8 stack_buf[KSPAN_STACK_RECORD] __aligned(8) __uninitialized;
 	struct kspan_record_header *hdr = (void *)stack_buf;
+	size_t have = kspan_first_copy(uarg, sizeof(stack_buf));
 	struct kspan_file *kf = file->private_data;
 	struct kspan_identity id;
 	void *buf = stack_buf;
@@ -193,31 +215,37 @@ long kspan_ioctl_submit(struct file *file, void __user *uarg)
 	long ret;
 
 	atomic64_inc(&ring->stats.submitted);
-	/* The header alone first: it says how much more to copy. */
-	if (get_user(*(u64 *)stack_buf, (const u64 __user *)uarg)) {
+	/*
+	 * Mostly the whole buffer: a copy of constant size is bounds-checked
+	 * when compiled, and skips the hardened-usercopy check at run time.
+	 */
+	if (have == sizeof(stack_buf))
+		ret = copy_from_user(stack_buf, uarg, sizeof(stack_buf));
+	else
+		ret = copy_from_user(stack_buf, uarg, have);
+	if (ret) {
 		ret = -EFAULT;
 		goto rejected;
 	}
-	ret = kspan_check_copied(stack_buf, sizeof(*hdr), U32_MAX);
-	if (ret < 0)
-		goto rejected;
-	if (hdr->len > sizeof(stack_buf)) {
-		buf = kspan_copy_buf_get(kf, &shared);
-		if (!buf)
-			return -ENOMEM;
-	}
-	/* The whole record again: what is validated is what was copied. */
-	if (copy_from_user(buf, uarg, hdr->len)) {
-		ret = -EFAULT;
-		goto rejected;
-	}
-	ret = kspan_check_copied(buf, hdr->len, hdr->len);
+	ret = kspan_check_copied(stack_buf, have, U32_MAX);
 	if (ret < 0)
 		goto rejected;
 	if (!ret) {
-		/* The record grew since its header was read. */
-		ret = -EINVAL;
-		goto rejected;
+		/* Longer than the first copy: fetch the rest after it. */
+		if (hdr->len > sizeof(stack_buf)) {
+			buf = kspan_copy_buf_get(kf, &shared);
+			if (!buf)
+				return -ENOMEM;
+			memcpy(buf, stack_buf, have);
+			hdr = buf;
+		}
+		if (copy_from_user(buf + have, uarg + have, hdr->len - have)) {
+			ret = -EFAULT;
+			goto rejected;
+		}
+		ret = kspan_check_copied(buf, hdr->len, hdr->len);
+		if (ret < 0)
+			goto rejected;
 	}
 	kspan_identity_fill(&id);
 	ret = kspan_produce(file, buf, 1, kspan_deadline(file), &id);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * The rules a span record must meet, in one place for the module
- * (kmod/record.c) and user space (userspace/lib/kspan_record.c), so that
+ * (kmod/kspan.h) and user space (userspace/lib/kspan_record.c), so that
  * both accept exactly the same records. Not installed.
  *
  * Include after <linux/kspan.h>, with memcpy() and the E* error numbers of

@@ -215,6 +215,65 @@ TEST_F(ring, record_crossing_an_unmapped_page_faults_cleanly)
 	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
 }
 
+/*
+ * A single submit copies ahead of the header up to the end of its page, but
+ * never into the next one: records of every size, ending anywhere near a
+ * page end, arrive whole; one that ends exactly where an unmapped page
+ * begins is accepted; a header or record that runs into it faults.
+ */
+TEST_F(ring, records_near_a_page_end_copy_exactly_their_bytes)
+{
+	static const size_t sizes[] = { 121, 200, 256, 257, 300, 1000 };
+	static const size_t back[] = { 4, 8, 120, 128, 200, 256, 264, 1000 };
+	long page = sysconf(_SC_PAGESIZE);
+	const struct kspan_record_header *got;
+	uint8_t rec[1024], *map, *at;
+	unsigned int i, j, seq = 0;
+	long len;
+
+	map = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, munmap(map + 2 * page, page));
+
+	/* Records that start just before the first page ends: all mapped. */
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (j = 0; j < sizeof(back) / sizeof(back[0]); j++) {
+			len = make_span(rec, sizeof(rec), ++seq, sizes[i]);
+			ASSERT_EQ((long)sizes[i], len);
+			at = map + page - back[j];
+			memcpy(at, rec, len);
+			ASSERT_EQ(0, submit(self->fd, at));
+			got = kspan_consumer_next(&self->c, 0);
+			ASSERT_NE(NULL, got);
+			ASSERT_EQ(len, got->len);
+			EXPECT_TRUE(same_but_identity(rec, got, len));
+			ASSERT_EQ(0, kspan_consumer_release_all(&self->c));
+		}
+	}
+
+	/* Ends exactly where the unmapped page starts: nothing past it is read. */
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		len = make_span(rec, sizeof(rec), ++seq, sizes[i]);
+		at = map + 2 * page - len;
+		memcpy(at, rec, len);
+		EXPECT_EQ(0, submit(self->fd, at));
+		got = kspan_consumer_next(&self->c, 0);
+		ASSERT_NE(NULL, got);
+		EXPECT_TRUE(same_but_identity(rec, got, len));
+		ASSERT_EQ(0, kspan_consumer_release_all(&self->c));
+	}
+
+	/* A header split by the unmapped page, then a record cut short by it. */
+	len = make_span(rec, sizeof(rec), ++seq, 300);
+	memcpy(map + 2 * page - 4, rec, 4);
+	EXPECT_EQ(-EFAULT, submit(self->fd, map + 2 * page - 4));
+	memcpy(map + 2 * page - 200, rec, 200);
+	EXPECT_EQ(-EFAULT, submit(self->fd, map + 2 * page - 200));
+	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+	munmap(map, 2 * page);
+}
+
 TEST_F(ring, batch_reports_how_many_it_took)
 {
 	static uint8_t buf[64 * 512];
