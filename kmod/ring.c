@@ -155,40 +155,41 @@ static unsigned int kspan_ring_reserve(struct kspan_ring *ring,
 {
 	const struct kspan_record_header *src = recs;
 	struct kspan_record_header *hdr;
-	u64 cons, prod = ring->prod_pos, need = 0, room;
-	unsigned int i, fit;
+	u64 prod = ring->prod_pos, pos, end;
+	unsigned int fit;
+	u32 total;
 
 	/* D: pairs with the store-release in kspan_ring_advance_consumer(). */
-	cons = smp_load_acquire(&ring->cons_view);
-	room = kspan_ring_size(ring) - (prod - cons);
-	if (ring->lost_pending)
-		need = KSPAN_LOST_TOTAL;
+	end = smp_load_acquire(&ring->cons_view) + kspan_ring_size(ring);
+	pos = prod + (ring->lost_pending ? KSPAN_LOST_TOTAL : 0);
+	/*
+	 * One pass: a header is written only once its record is known to
+	 * fit, into free space that nobody reads before producer_pos covers it.
+	 */
 	for (fit = 0; fit < n; fit++, src = kspan_next_record(src)) {
-		if (need + KSPAN_REC_TOTAL(src->len) > room)
+		total = KSPAN_REC_TOTAL(src->len);
+		if (pos + total > end)
 			break;
-		need += KSPAN_REC_TOTAL(src->len);
+		hdr = kspan_ring_hdr(ring, pos);
+		hdr->len = src->len;
+		hdr->type = KSPAN_RECORD_SPAN;
+		hdr->flags = KSPAN_RECORD_BUSY;
+		pos += total;
 	}
 	if (!fit)
 		return 0;
 
 	*first_pos = prod;
+	*span_pos = prod;
 	if (ring->lost_pending) {
 		kspan_ring_put_lost(ring, prod);
-		prod += KSPAN_LOST_TOTAL;
-	}
-	*span_pos = prod;
-	for (i = 0, src = recs; i < fit; i++, src = kspan_next_record(src)) {
-		hdr = kspan_ring_hdr(ring, prod);
-		hdr->len = src->len;
-		hdr->type = KSPAN_RECORD_SPAN;
-		hdr->flags = KSPAN_RECORD_BUSY;
-		prod += KSPAN_REC_TOTAL(src->len);
+		*span_pos += KSPAN_LOST_TOTAL;
 	}
 	ring->stats.committed += fit;
-	ring->stats.bytes_committed += prod - *span_pos;
-	ring->prod_pos = prod;
+	ring->stats.bytes_committed += pos - *span_pos;
+	ring->prod_pos = pos;
 	/* A: the headers above are visible before the new producer_pos. */
-	smp_store_release(&ring->prod_page->producer_pos, prod);
+	smp_store_release(&ring->prod_page->producer_pos, pos);
 	return fit;
 }
 
@@ -200,14 +201,15 @@ static unsigned int kspan_ring_reserve(struct kspan_ring *ring,
 
 /*
  * Reserve, copy and commit as many as fit of the @n (at most
- * KSPAN_RESERVE_MAX) records at @recs; returns how many.
+ * KSPAN_RESERVE_MAX) records at *@recs; returns how many, and moves *@recs
+ * past them.
  */
 static unsigned int kspan_ring_write_run(struct kspan_ring *ring,
-					 const void *recs, unsigned int n,
+					 const void **recs, unsigned int n,
 					 const struct kspan_identity *id)
 {
 	const size_t hdr_len = sizeof(struct kspan_record_header);
-	const struct kspan_record_header *src = recs;
+	const struct kspan_record_header *src = *recs;
 	struct kspan_record_header *hdr;
 	struct kspan_span *span;
 	unsigned int i, done;
@@ -220,7 +222,7 @@ static unsigned int kspan_ring_write_run(struct kspan_ring *ring,
 	} else {
 		raw_spin_lock_irqsave(&ring->lock, flags);
 	}
-	done = kspan_ring_reserve(ring, recs, n, &first_pos, &pos);
+	done = kspan_ring_reserve(ring, src, n, &first_pos, &pos);
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 
 	for (i = 0; i < done; i++, src = kspan_next_record(src)) {
@@ -233,6 +235,7 @@ static unsigned int kspan_ring_write_run(struct kspan_ring *ring,
 		smp_store_release(&hdr->flags, 0);
 		pos += KSPAN_REC_TOTAL(src->len);
 	}
+	*recs = src;
 
 	/*
 	 * Wake the consumer only when it had caught up with the first record
@@ -266,11 +269,10 @@ unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
 
 	while (done < n) {
 		want = min_t(unsigned int, n - done, KSPAN_RESERVE_MAX);
-		run = kspan_ring_write_run(ring, recs, want, id);
+		run = kspan_ring_write_run(ring, &recs, want, id);
 		done += run;
 		if (run < want)
 			break;
-		recs = kspan_skip_records(recs, run);
 	}
 	return done;
 }
