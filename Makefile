@@ -6,7 +6,7 @@
 #   make [KERNEL=6.1|6.12|6.12-rt|debug]   module + user space + tests
 #   make check [KERNEL=...]                all checks and suites (all kernels
 #                                          unless KERNEL is given)
-#   make bench [KERNEL=...]                benchmarks in a guest (ratios)
+#   make bench [KERNEL=...] [ACCEL=kvm]    benchmarks in a guest (ratios)
 #   make stress [KERNEL=...]               the stress suite at full scale
 #   make demo                              boot a guest, load the module
 #   make setup                             install dependencies (root)
@@ -62,7 +62,7 @@ stress: module tests
 
 # make bench runs the benchmarks in a guest; bench-bin only builds them.
 bench:
-	scripts/bench --kernel $(KERNEL)
+	scripts/bench --kernel $(KERNEL) $(if $(ACCEL),--accel $(ACCEL))
 
 bench-bin: $(BUILD)/bench/kspan_bench
 
