@@ -234,8 +234,12 @@ long kspan_ioctl_submit(struct file *file, void __user *uarg)
 		/* Longer than the first copy: fetch the rest after it. */
 		if (hdr->len > sizeof(stack_buf)) {
 			buf = kspan_copy_buf_get(kf, &shared);
-			if (!buf)
-				return -ENOMEM;
+			if (!buf) {
+				/* Counted with the refused: it was offered. */
+				buf = stack_buf;
+				ret = -ENOMEM;
+				goto rejected;
+			}
 			memcpy(buf, stack_buf, have);
 			hdr = buf;
 		}

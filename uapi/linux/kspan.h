@@ -320,7 +320,8 @@ struct kspan_ring_info {
  * @submitted: records offered by producers (valid or not)
  * @committed: span records written into a ring
  * @consumed: span records the consumer released
- * @rejected: records refused as invalid (-EINVAL, -EMSGSIZE, -EFAULT)
+ * @rejected: records refused as invalid (-EINVAL, -EMSGSIZE, -EFAULT), or
+ *	for want of kernel memory to copy them into (-ENOMEM)
  * @dropped_atomic: spans dropped on a full ring by callers that cannot
  *	sleep (in-kernel API)
  * @dropped_policy: spans dropped on a full ring by KSPAN_FULL_DROP fds
