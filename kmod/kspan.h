@@ -39,14 +39,6 @@ static inline const void *kspan_next_record(const void *rec)
 	return rec + KSPAN_REC_TOTAL(hdr->len);
 }
 
-/* The record @n records after @rec. */
-static inline const void *kspan_skip_records(const void *rec, unsigned int n)
-{
-	while (n--)
-		rec = kspan_next_record(rec);
-	return rec;
-}
-
 /* Counters of one ring; struct kspan_stats says what each one counts. */
 struct kspan_ring_stats {
 	/* Producers outside the ring lock. */
@@ -116,7 +108,7 @@ void kspan_identity_fill(struct kspan_identity *id);
 /* ring.c */
 struct kspan_ring *kspan_ring_alloc(unsigned int cpu, size_t data_size);
 void kspan_ring_free(struct kspan_ring *ring);
-unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
+unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void **recs,
 				   unsigned int n,
 				   const struct kspan_identity *id);
 int kspan_ring_write(struct kspan_ring *ring, const void *rec,

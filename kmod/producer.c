@@ -123,15 +123,12 @@ static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 	bool timed = READ_ONCE(kf->timeout_ns) != 0;
 	const struct kspan_record_header *hdr;
 	struct kspan_ring *ring;
-	unsigned int w;
 	long done = 0;
 	long left;
 
 	for (;;) {
 		ring = kspan_ring_here();
-		w = kspan_ring_write_many(ring, recs, n - done, id);
-		done += w;
-		recs = kspan_skip_records(recs, w);
+		done += kspan_ring_write_many(ring, &recs, n - done, id);
 		if (done == n)
 			return n;
 		hdr = recs;

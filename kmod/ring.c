@@ -250,8 +250,9 @@ static unsigned int kspan_ring_write_run(struct kspan_ring *ring,
 /**
  * kspan_ring_write_many - append validated span records to a ring
  * @ring: the ring
- * @recs: @n span records in kernel memory, already validated, back to back
- *	as in a batch (each padded to KSPAN_RECORD_ALIGN)
+ * @recs: in: @n span records in kernel memory, already validated, back to
+ *	back as in a batch (each padded to KSPAN_RECORD_ALIGN); out: the first
+ *	record not written
  * @n: how many
  * @id: identity to stamp into each; the CPU is set to the ring's
  *
@@ -261,7 +262,7 @@ static unsigned int kspan_ring_write_run(struct kspan_ring *ring,
  * the first, were written: fewer than @n only when the ring is full (or, in
  * NMI, its lock is taken).
  */
-unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
+unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void **recs,
 				   unsigned int n,
 				   const struct kspan_identity *id)
 {
@@ -269,7 +270,7 @@ unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
 
 	while (done < n) {
 		want = min_t(unsigned int, n - done, KSPAN_RESERVE_MAX);
-		run = kspan_ring_write_run(ring, &recs, want, id);
+		run = kspan_ring_write_run(ring, recs, want, id);
 		done += run;
 		if (run < want)
 			break;
@@ -289,7 +290,7 @@ unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void *recs,
 int kspan_ring_write(struct kspan_ring *ring, const void *rec,
 		     const struct kspan_identity *id)
 {
-	return kspan_ring_write_many(ring, rec, 1, id) ? 0 : -ENOSPC;
+	return kspan_ring_write_many(ring, &rec, 1, id) ? 0 : -ENOSPC;
 }
 
 /*
