@@ -3,7 +3,7 @@
 # kspan: one `make` builds the module for KERNEL and every user-space
 # program and test.
 #
-#   make [KERNEL=6.1|6.12|6.12-rt|debug]   module + user space + tests
+#   make [KERNEL=6.1|6.12|6.12-rt|debug|kcsan]   module + user space + tests
 #   make check [KERNEL=...]                all checks and suites (all kernels
 #                                          unless KERNEL is given)
 #   make bench [KERNEL=...] [ACCEL=kvm]    benchmarks in a guest (ratios)

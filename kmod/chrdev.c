@@ -2,19 +2,22 @@
 /*
  * kspan: the /dev/kspan character device and its ioctl dispatch.
  *
- * The device is world-accessible because any process may produce spans;
- * operations that need privilege (attaching as consumer) check it
- * themselves.
+ * By default the device is world-accessible because any process may
+ * produce spans; operations that need privilege (attaching as consumer)
+ * check it themselves. Its mode and group are module parameters, applied
+ * by devtmpfs when the node is created (see kspan_devnode()).
  */
+#include <linux/cdev.h>
 #include <linux/compat.h>
+#include <linux/device.h>
 #include <linux/fs.h>
-#include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "kspan.h"
 
 static long kspan_ioctl_version(struct kspan_version __user *uver)
@@ -60,6 +63,7 @@ static long kspan_unlocked_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+#ifdef CONFIG_COMPAT
 static long kspan_compat_ioctl(struct file *file, unsigned int cmd,
 			       unsigned long arg)
 {
@@ -68,6 +72,9 @@ static long kspan_compat_ioctl(struct file *file, unsigned int cmd,
 		return kspan_unlocked_ioctl(file, cmd, arg);
 	return compat_ptr_ioctl(file, cmd, arg);
 }
+#else
+#define kspan_compat_ioctl NULL
+#endif
 
 static int kspan_open(struct inode *inode, struct file *file)
 {
@@ -105,19 +112,91 @@ static const struct file_operations kspan_fops = {
 	.llseek		= noop_llseek,
 };
 
-static struct miscdevice kspan_miscdev = {
-	.minor	= MISC_DYNAMIC_MINOR,
-	.name	= "kspan",
-	.fops	= &kspan_fops,
-	.mode	= 0666,
+static dev_t kspan_devt;
+static struct cdev kspan_cdev;
+static struct device *kspan_device;
+static umode_t kspan_node_mode;
+static kgid_t kspan_node_gid;
+
+/* devtmpfs asks this for the node's mode and owner when it creates it. */
+static char *kspan_devnode(KSPAN_DEVNODE_CONST struct device *dev,
+			   umode_t *mode, kuid_t *uid, kgid_t *gid)
+{
+	if (mode)
+		*mode = kspan_node_mode;
+	if (gid)
+		*gid = kspan_node_gid;
+	return NULL;
+}
+
+static const struct device_type kspan_device_type = {
+	.name = "kspan",
+	.devnode = kspan_devnode,
 };
 
-int kspan_chrdev_register(void)
+static struct class kspan_class = {
+	.name = "kspan",
+};
+
+static void kspan_device_release(struct device *dev)
 {
-	return misc_register(&kspan_miscdev);
+	kfree(dev);
+}
+
+/**
+ * kspan_chrdev_register - create /dev/kspan
+ * @mode: permission bits of the node
+ * @gid: group of the node
+ *
+ * Return: 0 or -errno.
+ */
+int kspan_chrdev_register(umode_t mode, kgid_t gid)
+{
+	int ret;
+
+	kspan_node_mode = mode;
+	kspan_node_gid = gid;
+	ret = alloc_chrdev_region(&kspan_devt, 0, 1, "kspan");
+	if (ret)
+		return ret;
+	ret = class_register(&kspan_class);
+	if (ret)
+		goto err_region;
+
+	kspan_device = kzalloc(sizeof(*kspan_device), GFP_KERNEL);
+	if (!kspan_device) {
+		ret = -ENOMEM;
+		goto err_class;
+	}
+	device_initialize(kspan_device);
+	kspan_device->devt = kspan_devt;
+	kspan_device->class = &kspan_class;
+	kspan_device->type = &kspan_device_type;
+	kspan_device->release = kspan_device_release;
+	ret = dev_set_name(kspan_device, "kspan");
+	if (ret)
+		goto err_device;
+
+	cdev_init(&kspan_cdev, &kspan_fops);
+	kspan_cdev.owner = THIS_MODULE;
+	ret = cdev_device_add(&kspan_cdev, kspan_device);
+	if (ret)
+		goto err_device;
+	return 0;
+
+err_device:
+	put_device(kspan_device);
+err_class:
+	class_unregister(&kspan_class);
+err_region:
+	unregister_chrdev_region(kspan_devt, 1);
+	return ret;
 }
 
 void kspan_chrdev_unregister(void)
 {
-	misc_deregister(&kspan_miscdev);
+	cdev_device_del(&kspan_cdev, kspan_device);
+	put_device(kspan_device);
+	class_unregister(&kspan_class);
+	unregister_chrdev_region(kspan_devt, 1);
 }

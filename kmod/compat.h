@@ -20,4 +20,11 @@ static inline void kspan_vm_flags_clear(struct vm_area_struct *vma,
 #endif
 }
 
+/* The devnode callbacks take a const device since 6.2. */
+#ifdef KSPAN_HAVE_CONST_DEVNODE
+#define KSPAN_DEVNODE_CONST const
+#else
+#define KSPAN_DEVNODE_CONST
+#endif
+
 #endif /* _KSPAN_COMPAT_H */

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kspan: the consumer. One file at a time, opened by a CAP_SYS_ADMIN
- * process, attaches as consumer; it maps the rings, waits with poll and
- * releases what it has processed. Closing the file detaches it and leaves
- * the rings' contents for the next consumer.
+ * process or a member of the consumer group (module parameter
+ * consumer_gid), attaches as consumer; it maps the rings, waits with poll
+ * and releases what it has processed. Closing the file detaches it and
+ * leaves the rings' contents for the next consumer.
  */
 #include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
@@ -22,12 +24,21 @@ static bool kspan_is_consumer(struct file *file)
 	return READ_ONCE(kf->consumer);
 }
 
+/* Members of the consumer group need no capability. */
+static bool kspan_may_consume(void)
+{
+	if (gid_valid(kspan_dev.consumer_gid) && in_group_p(kspan_dev.consumer_gid))
+		return true;
+	return capable(CAP_SYS_ADMIN);
+}
+
 long kspan_ioctl_consumer_attach(struct file *file)
 {
 	struct kspan_file *kf = file->private_data;
+	unsigned int i;
 	long ret = 0;
 
-	if (!capable(CAP_SYS_ADMIN))
+	if (!kspan_may_consume())
 		return -EPERM;
 	mutex_lock(&kspan_dev.consumer_lock);
 	if (kspan_dev.consumer == file) {
@@ -35,6 +46,9 @@ long kspan_ioctl_consumer_attach(struct file *file)
 	} else if (kspan_dev.consumer) {
 		ret = -EBUSY;
 	} else {
+		for (i = 0; i < kspan_dev.nr_rings; i++)
+			if (kspan_dev.rings[i])
+				kspan_ring_attach_consumer(kspan_dev.rings[i]);
 		kspan_dev.consumer = file;
 		WRITE_ONCE(kf->consumer, true);
 	}
@@ -98,7 +112,8 @@ long kspan_ioctl_release(struct file *file, unsigned long arg)
 /*
  * Ring i lives at offset i * KSPAN_MMAP_RING_STRIDE. Only its first page,
  * the consumer page, may be mapped writable; the rest is read-only and can
- * never be made writable with mprotect.
+ * never be made writable with mprotect. Producers write the data: no ring
+ * mapping may ever be executable.
  */
 int kspan_consumer_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -109,8 +124,14 @@ int kspan_consumer_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!kspan_is_consumer(file))
 		return -EPERM;
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * VM_MAYSHARE, not VM_SHARED: a shared mapping of a file opened
+	 * read-only has VM_SHARED cleared, and may still map read-only.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
 	if (ring_idx >= kspan_dev.nr_rings)
 		return -EINVAL;
 	ring = kspan_dev.rings[ring_idx];
@@ -119,10 +140,12 @@ int kspan_consumer_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_WRITE) {
 		if (off != 0 || vma->vm_end - vma->vm_start != PAGE_SIZE)
 			return -EPERM;
+		kspan_vm_flags_clear(vma, VM_MAYEXEC);
 	} else if (off == 0 && vma->vm_end - vma->vm_start == PAGE_SIZE) {
 		/* The consumer page alone, read-only for now: may become rw. */
+		kspan_vm_flags_clear(vma, VM_MAYEXEC);
 	} else {
-		kspan_vm_flags_clear(vma, VM_MAYWRITE);
+		kspan_vm_flags_clear(vma, VM_MAYWRITE | VM_MAYEXEC);
 	}
 	/* Checks that the range lies within the ring's area. */
 	return remap_vmalloc_range(vma, ring->area, off >> PAGE_SHIFT);
@@ -138,16 +161,20 @@ __poll_t kspan_consumer_poll(struct file *file, struct poll_table_struct *pt)
 
 	poll_wait(file, &kspan_dev.consumer_wq, pt);
 	mutex_lock(&kspan_dev.consumer_lock);
-	for (i = 0; i < kspan_dev.nr_rings; i++) {
-		struct kspan_ring *ring = kspan_dev.rings[i];
-
-		if (!ring)
-			continue;
-		/* Releases what the consumer page says was processed. */
-		kspan_ring_advance_consumer(ring);
-		if (kspan_ring_readable(ring))
+	/* Releases what the consumer page says was processed. */
+	for (i = 0; i < kspan_dev.nr_rings; i++)
+		if (kspan_dev.rings[i])
+			kspan_ring_advance_consumer(kspan_dev.rings[i]);
+	/*
+	 * F (ring.c): the consumer's stores of read_pos (before this call) and
+	 * of cons_view (just above), and our queueing on consumer_wq, come
+	 * before the loads of producer_pos and record flags below. Pairs with
+	 * the smp_mb() in kspan_ring_wake_reader().
+	 */
+	smp_mb();
+	for (i = 0; i < kspan_dev.nr_rings; i++)
+		if (kspan_dev.rings[i] && kspan_ring_readable(kspan_dev.rings[i]))
 			mask |= EPOLLIN | EPOLLRDNORM;
-	}
 	mutex_unlock(&kspan_dev.consumer_lock);
 	return mask;
 }

@@ -22,7 +22,8 @@
 void kspan_identity_fill(struct kspan_identity *id)
 {
 	memset(id, 0, sizeof(*id));
-	id->submit_time_ns = ktime_get_real_ns();
+	/* The NMI-safe clock: callers may be in NMI. */
+	id->submit_time_ns = ktime_get_real_fast_ns();
 	if (!in_task())
 		return;
 

@@ -13,33 +13,38 @@
  * @rec: a KSPAN_RECORD_SPAN record laid out as in <uapi/linux/kspan.h>
  * @len: its length in bytes
  *
- * Callable from any context, hard IRQ and NMI included; never sleeps. On a
- * full ring the span is dropped and counted, and the consumer finds a
- * KSPAN_RECORD_LOST record before the next span written on that CPU.
+ * Callable from any context, hard IRQ and NMI included; never sleeps and,
+ * in NMI, never spins. On a full ring the span is dropped and counted, and
+ * the consumer finds a KSPAN_RECORD_LOST record before the next span
+ * written on that CPU. In NMI, a ring whose lock is taken (the NMI may have
+ * interrupted its holder) counts as busy: the span is dropped the same way.
  *
- * Return: 0 when written, -ENOSPC when dropped, -EINVAL or -EMSGSIZE for a
- * malformed record (not counted as a drop).
+ * Return: 0 when written, -ENOSPC (full) or -EBUSY (NMI, ring busy) when
+ * dropped, -EINVAL or -EMSGSIZE for a malformed record (refused, counted as
+ * rejected).
  */
 int kspan_submit(const void *rec, size_t len)
 {
-	struct kspan_ring *ring = kspan_ring_of(raw_smp_processor_id());
 	struct kspan_identity id;
+	struct kspan_ring *ring;
 	int ret;
 
-	atomic64_inc(&ring->stats.submitted);
 	if (len > U32_MAX)
 		ret = -EMSGSIZE;
 	else
 		ret = kspan_record_validate(rec, len, kspan_dev.record_max);
 	if (ret) {
-		atomic64_inc(&ring->stats.rejected);
+		ring = kspan_ring_of(raw_smp_processor_id());
+		kspan_count(ring, &ring->stats.rejected);
 		return ret;
 	}
 
 	kspan_identity_fill(&id);
-	ret = kspan_ring_write(ring, rec, &id);
+	ret = kspan_ring_write(rec, &id, &ring);
 	if (ret == -ENOSPC)
-		kspan_ring_drop(ring, true);
+		kspan_ring_drop(ring, KSPAN_DROP_ATOMIC);
+	else if (ret == -EBUSY)
+		kspan_ring_drop(ring, KSPAN_DROP_BUSY);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(kspan_submit);

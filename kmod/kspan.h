@@ -10,6 +10,8 @@
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/uidgid.h>
 #include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -21,7 +23,7 @@ struct file;
 struct poll_table_struct;
 struct vm_area_struct;
 
-#define KSPAN_MODULE_VERSION	"0.2.0"
+#define KSPAN_MODULE_VERSION	"0.3.0"
 
 /* Bytes a record of @len takes in a ring. */
 #define KSPAN_REC_TOTAL(len)	ALIGN((u32)(len), KSPAN_RECORD_ALIGN)
@@ -39,26 +41,41 @@ static inline const void *kspan_next_record(const void *rec)
 	return rec + KSPAN_REC_TOTAL(hdr->len);
 }
 
-/* Counters of one ring; struct kspan_stats says what each one counts. */
+/*
+ * Counters of one ring; struct kspan_stats says what each one counts.
+ * Atomic, so that they are updated from any context (NMI included) and
+ * read without any of the ring's locks.
+ */
 struct kspan_ring_stats {
-	/* Producers outside the ring lock. */
 	atomic64_t submitted;
+	atomic64_t committed;
+	atomic64_t consumed;
 	atomic64_t rejected;
+	atomic64_t dropped_atomic;
+	atomic64_t dropped_policy;
+	atomic64_t dropped_busy;
 	atomic64_t full_eagain;
 	atomic64_t full_timeout;
 	atomic64_t interrupted;
 	atomic64_t blocked;
-	/* Under the ring lock. */
-	u64 committed;
-	u64 bytes_committed;
-	u64 dropped_atomic;
-	u64 dropped_policy;
-	u64 lost_records;
-	/* Consumer side only, under kspan_dev.consumer_lock. */
-	u64 consumed;
-	u64 bytes_consumed;
-	u64 bad_consumer_pos;
-	u64 wakeups;
+	atomic64_t wakeups;
+	atomic64_t lost_records;
+	atomic64_t bytes_committed;
+	atomic64_t bytes_consumed;
+	atomic64_t bad_consumer_pos;
+};
+
+/* Why a span was dropped: which counter says so. */
+enum kspan_drop_reason {
+	KSPAN_DROP_ATOMIC,	/* full ring, caller cannot sleep */
+	KSPAN_DROP_POLICY,	/* full ring, KSPAN_FULL_DROP file */
+	KSPAN_DROP_BUSY,	/* NMI found the ring's lock taken */
+};
+
+/* The last position a consumer wrote that the module ignored. */
+struct kspan_bad_pos {
+	u64 pos;
+	bool seen;
 };
 
 /**
@@ -75,20 +92,35 @@ struct kspan_ring_stats {
  * @prod_pos.
  */
 struct kspan_ring {
-	/* Serialises reservations: @prod_pos, @lost_*, the locked stats. */
+	/* Serialises reservations: @prod_pos and the headers it covers. */
 	raw_spinlock_t lock;
-	u64 prod_pos;
-	u64 lost_pending;
-	u64 lost_first_ns;
-	u64 lost_last_ns;
+	u64 prod_pos;		/* written under @lock, read locklessly */
+
+	/*
+	 * Spans dropped and not yet reported by a lost-records record. Any
+	 * context adds to them without the lock (an NMI must never spin);
+	 * the next reservation takes them under the lock.
+	 */
+	atomic64_t lost_pending;
+	atomic64_t lost_first_ns;
+	atomic64_t lost_last_ns;
 
 	/* Written by the consumer path, read by producers without the lock. */
 	u64 cons_view ____cacheline_aligned_in_smp;
+	/* Consumer path only: the last bad positions counted (count once). */
+	struct kspan_bad_pos bad_cons;
+	struct kspan_bad_pos bad_read;
+	/* Consumer path only: how far read_pos was walked, record by record. */
+	u64 read_view;
+	/* Data before it waited a flush interval (set by the flush timer). */
+	u64 flush_pos;
 
 	/* Producers that wait for space; woken all at once when space frees. */
 	wait_queue_head_t space_wq;
-	/* Wakes the consumer from any context, hard IRQ and NMI included. */
+	/* Wakes the consumer or arms the flush timer, from any context. */
 	struct irq_work notify;
+	/* Runs while data below the watermark waits: see kspan_ring_notify(). */
+	struct timer_list flush_timer;
 
 	unsigned int cpu;
 	u64 mask;
@@ -108,16 +140,23 @@ void kspan_identity_fill(struct kspan_identity *id);
 /* ring.c */
 struct kspan_ring *kspan_ring_alloc(unsigned int cpu, size_t data_size);
 void kspan_ring_free(struct kspan_ring *ring);
-unsigned int kspan_ring_write_many(struct kspan_ring *ring, const void **recs,
-				   unsigned int n,
-				   const struct kspan_identity *id);
-int kspan_ring_write(struct kspan_ring *ring, const void *rec,
-		     const struct kspan_identity *id);
+unsigned int kspan_ring_write_many(const void **recs, unsigned int n,
+				   const struct kspan_identity *id,
+				   struct kspan_ring **ring, bool *busy);
+int kspan_ring_write(const void *rec, const struct kspan_identity *id,
+		     struct kspan_ring **ring);
 bool kspan_ring_has_room(struct kspan_ring *ring, u32 len);
-void kspan_ring_drop(struct kspan_ring *ring, bool atomic_ctx);
+void kspan_ring_drop(struct kspan_ring *ring, enum kspan_drop_reason why);
+void kspan_ring_attach_consumer(struct kspan_ring *ring);
 u64 kspan_ring_advance_consumer(struct kspan_ring *ring);
 bool kspan_ring_readable(struct kspan_ring *ring);
-void kspan_ring_read_stats(struct kspan_ring *ring, struct kspan_stats *sum);
+
+/* Counts one record's outcome, and its offer, on @ring. */
+static inline void kspan_count(struct kspan_ring *ring, atomic64_t *outcome)
+{
+	atomic64_inc(&ring->stats.submitted);
+	atomic64_inc(outcome);
+}
 
 /**
  * kspan_record_validate - check a span record from a producer
@@ -134,12 +173,15 @@ static inline int kspan_record_validate(const void *rec, u32 len, u32 record_max
 	return kspan_check_span(rec, len, record_max);
 }
 
-/* The device: rings and the one consumer. */
+/* The device: rings, the one consumer, and the module's parameters. */
 struct kspan_dev {
 	struct kspan_ring **rings;	/* nr_rings entries, NULL if !possible */
 	unsigned int nr_rings;
 	size_t ring_size;
 	u32 record_max;
+	u32 watermark;			/* bytes that make a ring readable */
+	unsigned long flush_jiffies;	/* data waits at most this long */
+	kgid_t consumer_gid;		/* may attach without CAP_SYS_ADMIN */
 
 	struct mutex consumer_lock;	/* @consumer, consumer-side ring state */
 	struct file *consumer;
@@ -188,7 +230,7 @@ int kspan_debugfs_init(void);
 void kspan_debugfs_exit(void);
 
 /* chrdev.c */
-int kspan_chrdev_register(void);
+int kspan_chrdev_register(umode_t mode, kgid_t gid);
 void kspan_chrdev_unregister(void);
 
 #endif /* _KSPAN_KMOD_KSPAN_H */

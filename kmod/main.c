@@ -11,11 +11,14 @@
 
 #include <linux/build_bug.h>
 #include <linux/cpumask.h>
+#include <linux/jiffies.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/stddef.h>
+#include <linux/uidgid.h>
+#include <linux/user_namespace.h>
 
 #include "kspan.h"
 
@@ -30,6 +33,26 @@ MODULE_PARM_DESC(ring_size, "bytes of span data per CPU, a power of two (default
 static unsigned int record_max = KSPAN_RECORD_MAX_DEFAULT;
 module_param(record_max, uint, 0444);
 MODULE_PARM_DESC(record_max, "longest span record accepted, in bytes (default 4096)");
+
+static unsigned int watermark = 1;
+module_param(watermark, uint, 0444);
+MODULE_PARM_DESC(watermark, "bytes of unread data that make a ring readable for poll (default 1: any record)");
+
+static unsigned int flush_interval_ms = 100;
+module_param(flush_interval_ms, uint, 0444);
+MODULE_PARM_DESC(flush_interval_ms, "longest a record below the watermark waits before poll reports it, in ms (default 100)");
+
+static int consumer_gid = -1;
+module_param(consumer_gid, int, 0444);
+MODULE_PARM_DESC(consumer_gid, "group whose members may attach as consumer without CAP_SYS_ADMIN (default -1: none)");
+
+static unsigned int dev_mode = 0666;
+module_param(dev_mode, uint, 0444);
+MODULE_PARM_DESC(dev_mode, "permissions of /dev/kspan (default 0666: anyone may produce)");
+
+static unsigned int dev_gid;
+module_param(dev_gid, uint, 0444);
+MODULE_PARM_DESC(dev_gid, "group of /dev/kspan (default 0)");
 
 /* Rings are mapped KSPAN_MMAP_RING_STRIDE apart: two pages plus two copies. */
 #define KSPAN_RING_SIZE_MAX	((KSPAN_MMAP_RING_STRIDE - 2 * PAGE_SIZE) / 2 / 2)
@@ -53,6 +76,30 @@ static int kspan_check_params(void)
 		       record_max, KSPAN_SPAN_MIN_LEN);
 		return -EINVAL;
 	}
+	/* Above half a ring, a full ring could stay below it. */
+	if (!watermark || watermark > ring_size / 2) {
+		pr_err("watermark %u: must be from 1 to ring_size / 2\n", watermark);
+		return -EINVAL;
+	}
+	if (!flush_interval_ms || flush_interval_ms > 60000) {
+		pr_err("flush_interval_ms %u: must be from 1 to 60000\n",
+		       flush_interval_ms);
+		return -EINVAL;
+	}
+	if (consumer_gid < -1 ||
+	    (consumer_gid >= 0 && !gid_valid(make_kgid(&init_user_ns, consumer_gid)))) {
+		pr_err("consumer_gid %d: must be a group id or -1\n", consumer_gid);
+		return -EINVAL;
+	}
+	/* 0 would leave devtmpfs its default, 0600: not what was asked. */
+	if (!dev_mode || dev_mode & ~0777) {
+		pr_err("dev_mode %#o: permission bits, from 01 to 0777\n", dev_mode);
+		return -EINVAL;
+	}
+	if (!gid_valid(make_kgid(&init_user_ns, dev_gid))) {
+		pr_err("dev_gid %u: not a valid group id\n", dev_gid);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -74,6 +121,10 @@ static int kspan_rings_alloc(void)
 	kspan_dev.nr_rings = nr_cpu_ids;
 	kspan_dev.ring_size = ring_size;
 	kspan_dev.record_max = record_max;
+	kspan_dev.watermark = watermark;
+	kspan_dev.flush_jiffies = max(msecs_to_jiffies(flush_interval_ms), 1UL);
+	kspan_dev.consumer_gid = consumer_gid < 0 ? INVALID_GID :
+				 make_kgid(&init_user_ns, consumer_gid);
 	kspan_dev.rings = kcalloc(nr_cpu_ids, sizeof(*kspan_dev.rings),
 				  GFP_KERNEL);
 	if (!kspan_dev.rings)
@@ -99,7 +150,7 @@ static int __init kspan_init(void)
 	if (ret)
 		return ret;
 	kspan_debugfs_init();
-	ret = kspan_chrdev_register();
+	ret = kspan_chrdev_register(dev_mode, make_kgid(&init_user_ns, dev_gid));
 	if (ret) {
 		kspan_debugfs_exit();
 		kspan_rings_free();

@@ -5,13 +5,19 @@
  *
  * A record is copied from user memory into a kernel buffer and validated
  * there before any ring space is reserved: no reservation is ever held
- * across a user access or a sleep.
+ * across a user access or a sleep. Exactly the record's bytes are read.
  *
  * Full ring, blocking policy: the producer sleeps on the ring's space_wq
  * until kspan_ring_advance_consumer() frees space and wakes all waiters.
- * wait_event_*() queues the task before it re-evaluates the condition, so
- * a release racing with the check is never missed (barrier E in ring.c).
- * A woken producer starts over on whatever CPU it runs on by then.
+ * kspan_wait_for_room() queues the task before it re-evaluates the
+ * condition, so a release racing with the check is never missed (barrier
+ * E in ring.c). A woken producer starts over on whatever CPU it runs on by
+ * then. A signal ends the wait with -EINTR (never restarted: a timeout
+ * must not start over); a timeout, already passed or reached while
+ * waiting, with -ETIMEDOUT.
+ *
+ * Accounting: each record offered reaches one outcome, counted with its
+ * offer on the ring where it happened (struct kspan_stats).
  */
 #include <linux/fs.h>
 #include <linux/jiffies.h>
@@ -24,9 +30,9 @@
 
 #include "kspan.h"
 
+/* Where a refusal that involves no ring is counted: any ring will do. */
 static struct kspan_ring *kspan_ring_here(void)
 {
-	/* Any ring is safe to write; this one is merely likely local. */
 	return kspan_ring_of(raw_smp_processor_id());
 }
 
@@ -109,11 +115,50 @@ static long kspan_check_copied(const void *rec, u64 have, u64 room)
 }
 
 /*
+ * Sleep until @ring has room for a record of @len, at most @timeout
+ * jiffies (MAX_SCHEDULE_TIMEOUT: no limit). Returns 0 when there is room,
+ * -ETIMEDOUT, or -EINTR when a signal is pending. Each time the task
+ * goes to sleep counts as blocked, before it sleeps, so that the counter
+ * shows a producer that is waiting now; a condition that holds at once
+ * does not count.
+ */
+static int kspan_wait_for_room(struct kspan_ring *ring, u32 len, long timeout)
+{
+	DEFINE_WAIT(wait);
+	int ret = 0;
+
+	for (;;) {
+		/* E: queued (full barrier) before the condition is read. */
+		prepare_to_wait(&ring->space_wq, &wait, TASK_INTERRUPTIBLE);
+		if (kspan_ring_has_room(ring, len))
+			break;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (!timeout) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		atomic64_inc(&ring->stats.blocked);
+		timeout = schedule_timeout(timeout);
+	}
+	finish_wait(&ring->space_wq, &wait);
+	return ret;
+}
+
+/*
  * Write @n validated records, back to back at @recs, applying the file's
  * full-ring policy. @id is the caller's identity, filled once per ioctl and
  * refreshed after a wait, so the submit time is when a span was accepted.
  * Returns how many records were taken (written, or dropped by the drop
- * policy), or -errno when none was.
+ * policy), or -errno when none was. Counts every record it took, and the
+ * outcome of the one it refused, if any, on the ring that refused it.
+ *
+ * A signal ends a timed wait with -EINTR: restarting it would start its
+ * timeout over. An untimed wait ends with -ERESTARTSYS, so that stop and
+ * continue, the freezer or an SA_RESTART handler restart the call (which
+ * offers the record again); without SA_RESTART the caller sees -EINTR.
  */
 static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 			  unsigned long deadline, struct kspan_identity *id)
@@ -123,19 +168,18 @@ static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 	bool timed = READ_ONCE(kf->timeout_ns) != 0;
 	const struct kspan_record_header *hdr;
 	struct kspan_ring *ring;
-	long done = 0;
-	long left;
+	long done = 0, left;
+	int ret;
 
 	for (;;) {
-		ring = kspan_ring_here();
-		done += kspan_ring_write_many(ring, &recs, n - done, id);
+		done += kspan_ring_write_many(&recs, n - done, id, &ring, NULL);
 		if (done == n)
 			return n;
 		hdr = recs;
 
-		/* The ring is full for the record at @recs. */
+		/* @ring is full for the record at @recs. */
 		if (policy == KSPAN_FULL_DROP) {
-			kspan_ring_drop(ring, false);
+			kspan_ring_drop(ring, KSPAN_DROP_POLICY);
 			done++;
 			recs = kspan_next_record(recs);
 			if (done == n)
@@ -143,28 +187,21 @@ static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 			continue;
 		}
 		if (policy == KSPAN_FULL_EAGAIN || (file->f_flags & O_NONBLOCK)) {
-			atomic64_inc(&ring->stats.full_eagain);
+			kspan_count(ring, &ring->stats.full_eagain);
 			return done ? done : -EAGAIN;
 		}
 
-		atomic64_inc(&ring->stats.blocked);
-		if (timed) {
-			left = (long)(deadline - jiffies);
-			if (left > 0)
-				left = wait_event_interruptible_timeout
-					(ring->space_wq,
-					 kspan_ring_has_room(ring, hdr->len), left);
-			if (left == 0) {
-				atomic64_inc(&ring->stats.full_timeout);
-				return done ? done : -ETIMEDOUT;
-			}
-		} else {
-			left = wait_event_interruptible(ring->space_wq,
-							kspan_ring_has_room(ring, hdr->len));
+		left = MAX_SCHEDULE_TIMEOUT;
+		if (timed)
+			left = max_t(long, (long)(deadline - jiffies), 0);
+		ret = kspan_wait_for_room(ring, hdr->len, left);
+		if (ret == -ETIMEDOUT) {
+			kspan_count(ring, &ring->stats.full_timeout);
+			return done ? done : ret;
 		}
-		if (left < 0) {
-			atomic64_inc(&ring->stats.interrupted);
-			return done ? done : -ERESTARTSYS;
+		if (ret == -EINTR) {
+			kspan_count(ring, &ring->stats.interrupted);
+			return done ? done : timed ? -EINTR : -ERESTARTSYS;
 		}
 		/* Retry from the top: the space may be gone, the CPU changed. */
 		kspan_identity_fill(id);
@@ -180,74 +217,53 @@ static unsigned long kspan_deadline(struct file *file)
 	return jiffies + (timeout_ns ? nsecs_to_jiffies(timeout_ns) : 0);
 }
 
-/*
- * How much of a single record to copy before its length is known: what the
- * stack buffer holds, but never past the page the record starts in (unless
- * the header itself crosses into the next one). Bytes past the record in
- * that page are the caller's own and are not used; a page that holds the
- * header cannot fault where the header did not. strncpy_from_user() reads
- * ahead within a page for the same reason: one user access, not two.
- */
-static size_t kspan_first_copy(const void __user *uarg, size_t cap)
-{
-	size_t in_page = PAGE_SIZE - offset_in_page(uarg);
-
-	return max(min(cap, in_page), sizeof(struct kspan_record_header));
-}
-
 long kspan_ioctl_submit(struct file *file, void __user *uarg)
 {
-	struct kspan_ring *ring = kspan_ring_here();
+	struct kspan_ring *ring;
 	/*
 	 * Not cleared on entry (CONFIG_INIT_STACK_ALL_ZERO would clear it on
 	 * every call): only bytes copied from the producer are ever read.
 	 */
 	u8 stack_buf[KSPAN_STACK_RECORD] __aligned(8) __uninitialized;
 	struct kspan_record_header *hdr = (void *)stack_buf;
-	size_t have = kspan_first_copy(uarg, sizeof(stack_buf));
 	struct kspan_file *kf = file->private_data;
 	struct kspan_identity id;
 	void *buf = stack_buf;
 	bool shared = false;
 	long ret;
 
-	atomic64_inc(&ring->stats.submitted);
 	/*
-	 * Mostly the whole buffer: a copy of constant size is bounds-checked
-	 * when compiled, and skips the hardened-usercopy check at run time.
+	 * The header first, then exactly the rest of the record: not a byte
+	 * past it is read, whatever lies there (on an architecture with
+	 * tagged memory, reading past an object faults).
 	 */
-	if (have == sizeof(stack_buf))
-		ret = copy_from_user(stack_buf, uarg, sizeof(stack_buf));
-	else
-		ret = copy_from_user(stack_buf, uarg, have);
-	if (ret) {
+	if (copy_from_user(hdr, uarg, sizeof(*hdr))) {
 		ret = -EFAULT;
 		goto rejected;
 	}
-	ret = kspan_check_copied(stack_buf, have, U32_MAX);
+	ret = kspan_check_copied(hdr, sizeof(*hdr), U32_MAX);
 	if (ret < 0)
 		goto rejected;
-	if (!ret) {
-		/* Longer than the first copy: fetch the rest after it. */
-		if (hdr->len > sizeof(stack_buf)) {
-			buf = kspan_copy_buf_get(kf, &shared);
-			if (!buf) {
-				/* Counted with the refused: it was offered. */
-				buf = stack_buf;
-				ret = -ENOMEM;
-				goto rejected;
-			}
-			memcpy(buf, stack_buf, have);
-			hdr = buf;
-		}
-		if (copy_from_user(buf + have, uarg + have, hdr->len - have)) {
-			ret = -EFAULT;
+	if (hdr->len > sizeof(stack_buf)) {
+		buf = kspan_copy_buf_get(kf, &shared);
+		if (!buf) {
+			/* Counted with the refused: it was offered. */
+			buf = stack_buf;
+			ret = -ENOMEM;
 			goto rejected;
 		}
-		ret = kspan_check_copied(buf, hdr->len, hdr->len);
-		if (ret < 0)
-			goto rejected;
+		memcpy(buf, hdr, sizeof(*hdr));
+		hdr = buf;
 	}
+	if (copy_from_user(buf + sizeof(*hdr), uarg + sizeof(*hdr),
+			   hdr->len - sizeof(*hdr))) {
+		ret = -EFAULT;
+		goto rejected;
+	}
+	ret = kspan_check_copied(buf, hdr->len, hdr->len);
+	if (ret < 0)
+		goto rejected;
+
 	kspan_identity_fill(&id);
 	ret = kspan_produce(file, buf, 1, kspan_deadline(file), &id);
 	if (ret > 0)
@@ -255,7 +271,8 @@ long kspan_ioctl_submit(struct file *file, void __user *uarg)
 	goto out;
 
 rejected:
-	atomic64_inc(&ring->stats.rejected);
+	ring = kspan_ring_here();
+	kspan_count(ring, &ring->stats.rejected);
 out:
 	if (buf != stack_buf)
 		kspan_copy_buf_put(kf, buf, shared);
@@ -272,8 +289,8 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 	const u8 __user *records;
 	struct kspan_ring *ring;
 	u32 accepted = 0, n, cap;
-	u64 off = 0, have, p;
-	long len, taken, ret = 0;
+	u64 off = 0, have, p, room;
+	long len, ret = 0;
 	bool shared;
 	void *buf;
 
@@ -284,8 +301,12 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 	records = u64_to_user_ptr(batch.records);
 
 	buf = kspan_copy_buf_get(kf, &shared);
-	if (!buf)
+	if (!buf) {
+		/* The first record was offered, and refused. */
+		ring = kspan_ring_here();
+		kspan_count(ring, &ring->stats.rejected);
 		return -ENOMEM;
+	}
 	cap = kspan_copy_buf_size();
 	kspan_identity_fill(&id);
 	while (accepted < batch.count) {
@@ -303,8 +324,9 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 		len = 0;
 		for (n = 0, p = 0; accepted + n < batch.count && (!n || p < have);
 		     n++, p += KSPAN_REC_TOTAL(len)) {
-			len = kspan_check_copied(buf + p, have - p,
-						 batch.len - off - p);
+			/* Past @len by padding: no room for a further record. */
+			room = off + p < batch.len ? batch.len - off - p : 0;
+			len = kspan_check_copied(buf + p, have - p, room);
 			if (len <= 0)
 				break;
 		}
@@ -314,16 +336,12 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 			 * that can hold any record: its memory faulted.
 			 */
 			ring = kspan_ring_here();
-			atomic64_inc(&ring->stats.submitted);
-			atomic64_inc(&ring->stats.rejected);
+			kspan_count(ring, &ring->stats.rejected);
 			ret = len ? len : -EFAULT;
 			break;
 		}
 
 		ret = kspan_produce(file, buf, n, deadline, &id);
-		taken = max(ret, 0L);
-		/* Those taken, and the one that met a full ring, if any. */
-		atomic64_add(taken + (taken < n), &kspan_ring_here()->stats.submitted);
 		if (ret < 0)
 			break;
 		accepted += ret;

@@ -9,8 +9,36 @@
 #include <linux/uaccess.h>
 
 #include "kspan.h"
+#include "testhooks.h"
 
 static struct dentry *kspan_debugfs_dir;
+
+/*
+ * Adds @ring's counters to @sum. Lock-free: any user may ask as often as it
+ * likes without slowing producers or the consumer (struct kspan_stats says
+ * what a snapshot taken while they run may show).
+ */
+static void kspan_stats_add_ring(struct kspan_ring *ring, struct kspan_stats *sum)
+{
+	struct kspan_ring_stats *st = &ring->stats;
+
+	sum->submitted += atomic64_read(&st->submitted);
+	sum->committed += atomic64_read(&st->committed);
+	sum->consumed += atomic64_read(&st->consumed);
+	sum->rejected += atomic64_read(&st->rejected);
+	sum->dropped_atomic += atomic64_read(&st->dropped_atomic);
+	sum->dropped_policy += atomic64_read(&st->dropped_policy);
+	sum->dropped_busy += atomic64_read(&st->dropped_busy);
+	sum->full_eagain += atomic64_read(&st->full_eagain);
+	sum->full_timeout += atomic64_read(&st->full_timeout);
+	sum->interrupted += atomic64_read(&st->interrupted);
+	sum->blocked += atomic64_read(&st->blocked);
+	sum->wakeups += atomic64_read(&st->wakeups);
+	sum->lost_records += atomic64_read(&st->lost_records);
+	sum->bytes_committed += atomic64_read(&st->bytes_committed);
+	sum->bytes_consumed += atomic64_read(&st->bytes_consumed);
+	sum->bad_consumer_pos += atomic64_read(&st->bad_consumer_pos);
+}
 
 /* Fills @st for ring @idx, or the sum over all rings. */
 static int kspan_stats_collect(u32 idx, struct kspan_stats *st)
@@ -23,12 +51,12 @@ static int kspan_stats_collect(u32 idx, struct kspan_stats *st)
 
 		if (!ring)
 			return -EINVAL;
-		kspan_ring_read_stats(ring, st);
+		kspan_stats_add_ring(ring, st);
 		return 0;
 	}
 	for (i = 0; i < kspan_dev.nr_rings; i++)
 		if (kspan_dev.rings[i])
-			kspan_ring_read_stats(kspan_dev.rings[i], st);
+			kspan_stats_add_ring(kspan_dev.rings[i], st);
 	return 0;
 }
 
@@ -50,13 +78,13 @@ long kspan_ioctl_stats(void __user *uarg)
 static void kspan_stats_show_one(struct seq_file *m, const char *who,
 				 const struct kspan_stats *st)
 {
-	seq_printf(m, "%-5s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
+	seq_printf(m, "%-5s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
 		   who, st->submitted, st->committed, st->consumed,
 		   st->rejected, st->dropped_atomic, st->dropped_policy,
 		   st->full_eagain, st->full_timeout, st->interrupted,
 		   st->blocked, st->wakeups, st->lost_records,
 		   st->bytes_committed, st->bytes_consumed,
-		   st->bad_consumer_pos);
+		   st->bad_consumer_pos, st->dropped_busy);
 }
 
 static int kspan_stats_show(struct seq_file *m, void *unused)
@@ -65,7 +93,7 @@ static int kspan_stats_show(struct seq_file *m, void *unused)
 	unsigned int i;
 	char who[16];
 
-	seq_puts(m, "ring submitted committed consumed rejected dropped_atomic dropped_policy full_eagain full_timeout interrupted blocked wakeups lost_records bytes_committed bytes_consumed bad_consumer_pos\n");
+	seq_puts(m, "ring submitted committed consumed rejected dropped_atomic dropped_policy full_eagain full_timeout interrupted blocked wakeups lost_records bytes_committed bytes_consumed bad_consumer_pos dropped_busy\n");
 	for (i = 0; i < kspan_dev.nr_rings; i++) {
 		if (kspan_stats_collect(i, &st))
 			continue;
@@ -84,6 +112,7 @@ int kspan_debugfs_init(void)
 	kspan_debugfs_dir = debugfs_create_dir("kspan", NULL);
 	debugfs_create_file("stats", 0444, kspan_debugfs_dir, NULL,
 			    &kspan_stats_fops);
+	kspan_testhooks_init(kspan_debugfs_dir);
 	return 0;
 }
 

@@ -4,7 +4,7 @@
 
 KSPAN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KSPAN_CACHE=${KSPAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kspan}
-KSPAN_FLAVOURS="6.1 6.12 6.12-rt debug"
+KSPAN_FLAVOURS="6.1 6.12 6.12-rt debug kcsan"
 
 # Debian source package the debug kernel and the harness come from.
 KSPAN_SRC_PKG=linux-source-6.12

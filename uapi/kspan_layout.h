@@ -63,7 +63,8 @@ KSPAN_PIN(kspan_submit_batch, __reserved, 24);
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_producer_opts) == 32);
 KSPAN_PIN(kspan_producer_opts, timeout_ns, 8);
 
-KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_consumer_page) == 8);
+KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_consumer_page) == 16);
+KSPAN_PIN(kspan_consumer_page, read_pos, 8);
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_producer_page) == 24);
 KSPAN_PIN(kspan_producer_page, consumer_pos, 8);
 KSPAN_PIN(kspan_producer_page, lost, 16);
@@ -78,6 +79,8 @@ KSPAN_PIN(kspan_ring_info, data_off, 40);
 
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_stats) == 160);
 KSPAN_PIN(kspan_stats, bad_consumer_pos, 112);
+KSPAN_PIN(kspan_stats, dropped_busy, 120);
+KSPAN_PIN(kspan_stats, __reserved, 128);
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_stats_query) == 168);
 KSPAN_PIN(kspan_stats_query, stats, 8);
 

@@ -6,8 +6,10 @@
  * only the consumer page is ever writable; poll wakes on new spans; the
  * module cannot be unloaded under a polling consumer and blocked producers.
  */
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -180,31 +182,278 @@ TEST_F(cons, only_the_consumer_page_is_writable)
 	kspan_consumer_close(&c);
 }
 
+/* Forks a child that submits span @seq on CPU @cpu after @delay_us. */
+static pid_t put_later(int fd, int cpu, uint64_t seq, unsigned int delay_us)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pin_to_cpu(cpu);
+		usleep(delay_us);
+		_exit(put(fd, seq) ? 1 : 0);
+	}
+	return pid;
+}
+
+/* poll(2) on the consumer with @ms; returns its result, *@slept_ns the time. */
+static int timed_poll(int fd, int ms, uint64_t *slept_ns)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint64_t t0 = mono_ns();
+	int ret = poll(&pfd, 1, ms);
+
+	*slept_ns = mono_ns() - t0;
+	return ret == 1 && !(pfd.revents & POLLIN) ? -1 : ret;
+}
+
 TEST_F(cons, poll_wakes_on_a_new_span)
 {
 	struct kspan_consumer c;
-	struct pollfd pfd;
+	uint64_t slept;
 	pid_t pid;
 	int status;
 
 	ASSERT_EQ(0, kspan_consumer_open(&c));
-	pfd.fd = c.fd;
-	pfd.events = POLLIN;
-	EXPECT_EQ(0, poll(&pfd, 1, 100));
-	pid = fork();
+	EXPECT_EQ(0, timed_poll(c.fd, 100, &slept));
+	pid = put_later(self->fd, 0, 1, 300000);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		usleep(300000);
-		_exit(put(self->fd, 1) ? 1 : 0);
-	}
-	/* Sleeps in poll until the child's span arrives. */
-	EXPECT_EQ(1, poll(&pfd, 1, 20000));
-	EXPECT_TRUE(pfd.revents & POLLIN);
+	/* Sleeps in poll, infinitely, until the child's span arrives. */
+	EXPECT_EQ(1, timed_poll(c.fd, -1, &slept));
+	EXPECT_LE(250000000ull, slept);
 	waitpid(pid, &status, 0);
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_NE(NULL, kspan_consumer_next(&c, 0));
 	kspan_consumer_release_all(&c);
-	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	EXPECT_EQ(0, timed_poll(c.fd, 0, &slept));
+	kspan_consumer_close(&c);
+}
+
+/*
+ * At-least-once consumers read, then release much later: having read
+ * everything and released nothing, poll sleeps until a new span arrives.
+ */
+TEST_F(cons, read_but_unreleased_records_do_not_wake_poll)
+{
+	struct kspan_consumer c;
+	const struct kspan_record_header *h;
+	uint64_t slept;
+	pid_t pid;
+	int status, i;
+
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, put(self->fd, i));
+	EXPECT_EQ(1, timed_poll(c.fd, 0, &slept));
+	while ((h = kspan_consumer_next(&c, 0)))
+		;
+	/* Read, not yet marked as read: still readable. */
+	EXPECT_EQ(1, timed_poll(c.fd, 0, &slept));
+	kspan_consumer_mark_read(&c, 0);
+	EXPECT_EQ(0, timed_poll(c.fd, 200, &slept));
+
+	pid = put_later(self->fd, 0, 5, 300000);
+	ASSERT_LE(0, pid);
+	EXPECT_EQ(1, timed_poll(c.fd, -1, &slept));
+	EXPECT_LE(250000000ull, slept);
+	waitpid(pid, &status, 0);
+	h = kspan_consumer_next(&c, 0);
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(5, span_seq(h));
+	kspan_consumer_mark_read(&c, 0);
+	EXPECT_EQ(0, timed_poll(c.fd, 0, &slept));
+
+	/* Nothing was released: a new consumer reads all six again. */
+	kspan_consumer_close(&c);
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+	EXPECT_EQ(1, timed_poll(c.fd, 0, &slept));
+	for (i = 0; i < 6; i++) {
+		h = kspan_consumer_next(&c, 0);
+		ASSERT_NE(NULL, h);
+		EXPECT_EQ(i, span_seq(h));
+	}
+	/* A read_pos past the producer is ignored (and counted, once). */
+	c.rings[0].cons->read_pos = 1ull << 40;
+	EXPECT_EQ(1, timed_poll(c.fd, 0, &slept));
+	EXPECT_EQ(1, timed_poll(c.fd, 0, &slept));
+	kspan_consumer_close(&c);
+}
+
+/*
+ * A writer held between reservation and commit (test hook): the consumer,
+ * whose position sits at the busy record, sleeps in poll instead of
+ * spinning, and wakes when the record commits.
+ */
+TEST_F_TIMEOUT(cons, poll_sleeps_on_a_busy_record_until_it_commits, 120)
+{
+	struct kspan_consumer c;
+	const struct kspan_record_header *h = NULL;
+	uint64_t cpu0, slept, t0, waited;
+	int status, polls = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+	ASSERT_EQ(0, pin_to_cpu(1));
+	ASSERT_EQ(0, test_hold(1, 0, 1500000, 1));
+	pid = put_later(self->fd, 0, 7, 0);
+	ASSERT_LE(0, pid);
+	while (!test_holding())
+		usleep(1000);
+	t0 = mono_ns();
+	cpu0 = thread_cpu_ns();
+	/* What a consumer loop does: poll, then read what there is. */
+	while (!h && mono_ns() - t0 < 10000000000ull) {
+		polls++;
+		ASSERT_LE(0, timed_poll(c.fd, -1, &slept));
+		h = kspan_consumer_next(&c, 0);
+	}
+	waited = mono_ns() - t0;
+	ASSERT_NE(NULL, h);
+	EXPECT_EQ(7, span_seq(h));
+	/* The record committed after the hold: the consumer waited for it... */
+	EXPECT_LE(1000000000ull, waited);
+	/* ...asleep, not spinning through a second of polls. */
+	EXPECT_GT(100000000ull, thread_cpu_ns() - cpu0) {
+		TH_LOG("%d polls, %llu ns of CPU in %llu ns", polls,
+		       (unsigned long long)(thread_cpu_ns() - cpu0),
+		       (unsigned long long)waited);
+	}
+	EXPECT_GE(3, polls);
+	waitpid(pid, &status, 0);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	kspan_consumer_close(&c);
+}
+
+/*
+ * Any user may read the counters, as often as it likes: they are read
+ * without the ring lock, so a call returns while a writer holds it.
+ */
+TEST_F_TIMEOUT(cons, counters_are_read_without_the_ring_lock, 120)
+{
+	struct kspan_stats st;
+	int status, go[2], done[2], held_during = 0;
+	pid_t pid, reader;
+	char c = 0;
+
+	/*
+	 * The reader is set up (another user, its own fd) before the hold:
+	 * what it does while the writer holds the lock is only the two
+	 * calls, on CPU 1, so nothing but the lock could make them wait.
+	 */
+	ASSERT_EQ(0, pin_to_cpu(1));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(done));
+	reader = fork();
+	ASSERT_LE(0, reader);
+	if (reader == 0) {
+		int fd;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		fd = kspan_open(O_RDONLY);
+		if (fd < 0 || read(go[0], &c, 1) != 1)
+			_exit(11);
+		if (get_stats(fd, 0, &st) || get_stats(fd, KSPAN_STATS_ALL, &st))
+			_exit(12);
+		c = 1;
+		_exit(write(done[1], &c, 1) == 1 ? 0 : 13);
+	}
+	ASSERT_EQ(0, test_hold(0, 0, 2000000, 1));
+	pid = put_later(self->fd, 0, 8, 0);
+	ASSERT_LE(0, pid);
+	while (!test_holding())
+		usleep(1000);
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(1, read(done[0], &c, 1));
+	/* Still held: the calls did not wait for the lock. */
+	held_during = test_holding();
+	ASSERT_EQ(reader, waitpid(reader, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRUE(held_during);
+	waitpid(pid, &status, 0);
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
+	EXPECT_EQ(1u, st.committed);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
+}
+
+/* A bad position is counted once, however often the module meets it. */
+TEST_F(cons, each_bad_position_is_counted_once)
+{
+	struct kspan_consumer c;
+	struct kspan_stats st;
+	uint64_t slept;
+	int i;
+
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+	ASSERT_EQ(0, put(self->fd, 1));
+	c.rings[0].cons->consumer_pos = 12345;
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, ioctl(c.fd, KSPAN_IOC_RELEASE, 0UL));
+		timed_poll(c.fd, 0, &slept);
+	}
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
+	EXPECT_EQ(1u, st.bad_consumer_pos);
+	/* Another bad value is another count. */
+	c.rings[0].cons->consumer_pos = 1ull << 50;
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, ioctl(c.fd, KSPAN_IOC_RELEASE, 0UL));
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
+	EXPECT_EQ(2u, st.bad_consumer_pos);
+	c.rings[0].cons->consumer_pos = 0;
+	kspan_consumer_close(&c);
+}
+
+/* A file opened read-only attaches and maps the rings read-only. */
+TEST_F(cons, read_only_open_maps_read_only)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct kspan_ring_info info;
+	const struct kspan_producer_page *pp;
+	int fd = open(KSPAN_DEVICE_PATH, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, put(self->fd, 1));
+	ASSERT_EQ(0, ioctl(fd, KSPAN_IOC_CONSUMER_ATTACH));
+	ASSERT_EQ(0, ioctl(fd, KSPAN_IOC_RING_INFO, &info));
+	p = mmap(NULL, page + 2 * info.data_size, PROT_READ, MAP_SHARED, fd,
+		 (off_t)info.producer_off);
+	ASSERT_NE(MAP_FAILED, p);
+	pp = p;
+	EXPECT_LT(0u, pp->producer_pos);
+	EXPECT_EQ(-1, mprotect(p, page, PROT_READ | PROT_WRITE));
+	munmap(p, page + 2 * info.data_size);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+	close(fd);
+}
+
+/* Producers write the data: no ring mapping is ever executable. */
+TEST_F(cons, no_ring_mapping_is_executable)
+{
+	struct kspan_consumer c;
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+	p = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_SHARED, c.fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	if (p != MAP_FAILED)
+		munmap(p, page);
+	p = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_SHARED, c.fd, 2 * page);
+	EXPECT_EQ(MAP_FAILED, p);
+	if (p != MAP_FAILED)
+		munmap(p, page);
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, c.fd, 2 * page);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, page, PROT_READ | PROT_EXEC));
+	munmap(p, page);
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, c.fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, page, PROT_READ | PROT_WRITE | PROT_EXEC));
+	munmap(p, page);
 	kspan_consumer_close(&c);
 }
 
@@ -264,6 +513,140 @@ TEST_F_TIMEOUT(cons, unload_refused_while_producers_block_and_consumer_polls, 12
 	EXPECT_EQ(0, module_unload("kspan"));
 	EXPECT_EQ(0, kspan_reload(NULL));
 	self->fd = kspan_open(O_RDWR);
+}
+
+/* Loaded with particular parameters by each test. */
+FIXTURE(tuned) {
+	int fd;
+};
+
+FIXTURE_SETUP(tuned)
+{
+	self->fd = -1;
+	ASSERT_EQ(0, pin_to_cpu(0));
+}
+
+FIXTURE_TEARDOWN(tuned)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	EXPECT_EQ(0, module_unload("kspan"));
+}
+
+/* Members of the consumer group attach without CAP_SYS_ADMIN. */
+TEST_F(tuned, consumer_group_members_may_consume)
+{
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, kspan_reload("consumer_gid=4321"));
+	for (gid_t gid = 4320; gid <= 4321; gid++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			struct kspan_consumer c;
+			int ret;
+
+			if (setgroups(0, NULL) || setgid(gid) || setuid(4000))
+				_exit(10);
+			ret = kspan_consumer_open(&c);
+			if (gid == 4320)
+				_exit(ret == -EPERM ? 0 : 11);
+			if (ret)
+				_exit(12);
+			kspan_consumer_close(&c);
+			_exit(0);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(0, WEXITSTATUS(status)) {
+			TH_LOG("gid %u", (unsigned int)gid);
+		}
+	}
+}
+
+/*
+ * With a watermark, poll reports a ring once that much data waits; below
+ * it, once the data has waited a flush interval, and not before.
+ */
+TEST_F(tuned, watermark_and_flush_interval)
+{
+	struct kspan_consumer c;
+	const struct kspan_record_header *h;
+	uint64_t slept, t0;
+	int n = 0;
+
+	ASSERT_EQ(0, kspan_reload("ring_size=65536 watermark=2000 flush_interval_ms=1000"));
+	self->fd = kspan_open(O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+
+	/* 400 bytes wait: not yet readable, but a flush is due in a second. */
+	t0 = mono_ns();
+	ASSERT_EQ(0, put(self->fd, 0));
+	ASSERT_EQ(0, put(self->fd, 1));
+	EXPECT_EQ(0, timed_poll(c.fd, 300, &slept));
+	EXPECT_EQ(1, timed_poll(c.fd, 5000, &slept));
+	EXPECT_LE(900000000ull, mono_ns() - t0);
+	while ((h = kspan_consumer_next(&c, 0)))
+		n++;
+	EXPECT_EQ(2, n);
+	kspan_consumer_release_all(&c);
+	EXPECT_EQ(0, timed_poll(c.fd, 0, &slept));
+
+	/* 2000 bytes (ten spans of 200) wake it at once. */
+	for (n = 0; n < 9; n++)
+		ASSERT_EQ(0, put(self->fd, 10 + n));
+	EXPECT_EQ(0, timed_poll(c.fd, 0, &slept));
+	ASSERT_EQ(0, put(self->fd, 19));
+	EXPECT_EQ(1, timed_poll(c.fd, 0, &slept));
+	kspan_consumer_close(&c);
+}
+
+/* A 9000-byte span: ids from @seq, one bytes attribute fills it. */
+static long big_span(uint8_t *buf, uint64_t seq)
+{
+	static uint8_t blob[9000];
+	struct kspan_builder b;
+	struct kspan_span *sp;
+	size_t head = sizeof(struct kspan_record_header) +
+		      sizeof(struct kspan_span) + 2 + sizeof(struct kspan_attr) + 4;
+
+	kspan_build_begin(&b, buf, 9000, "op", 2);
+	sp = kspan_build_span(&b);
+	memcpy(sp->trace_id, &seq, sizeof(seq));
+	sp->trace_id[15] = 0x7e;
+	memcpy(sp->span_id, &seq, sizeof(seq));
+	sp->span_id[7] |= 0x80;
+	kspan_build_bytes(&b, "blob", blob, 9000 - head);
+	return kspan_build_end(&b);
+}
+
+/*
+ * Records longer than a reservation run (8 KiB): a batch of them into an
+ * empty ring goes in whole, none taken for a full ring and dropped.
+ */
+TEST_F(tuned, records_longer_than_a_run_are_not_a_full_ring)
+{
+	static uint8_t buf[3 * 9000];
+	struct kspan_submit_batch batch;
+	struct kspan_stats st;
+	int i;
+
+	ASSERT_EQ(0, kspan_reload("ring_size=65536 record_max=16384"));
+	self->fd = kspan_open(O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, set_policy(self->fd, KSPAN_FULL_DROP, 0));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(9000, big_span(buf + i * 9000, i));
+	memset(&batch, 0, sizeof(batch));
+	batch.records = (uintptr_t)buf;
+	batch.len = sizeof(buf);
+	batch.count = 3;
+	EXPECT_EQ(3, ioctl(self->fd, KSPAN_IOC_SUBMIT_BATCH, &batch));
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
+	EXPECT_EQ(3u, st.committed);
+	EXPECT_EQ(0u, st.dropped_policy);
+	EXPECT_EQ(0u, st.lost_records);
 }
 
 TEST_HARNESS_MAIN

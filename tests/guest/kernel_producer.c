@@ -15,8 +15,15 @@
 #define IRQ_MOD "kspan_irq_producer"
 
 struct tally {
-	uint64_t hard, soft, user, lost_sum, lost_records;
+	uint64_t hard, soft, user, lost_sum, lost_records, bad_identity;
 };
+
+/* Interrupt context: no task is responsible; the CPU is the ring's. */
+static int irq_identity_ok(const struct kspan_identity *id, unsigned int ring)
+{
+	return !id->pid && !id->tid && !id->uid && !id->cgroup_id &&
+	       id->cpu == ring && id->submit_time_ns;
+}
 
 static unsigned long irq_param(const char *name)
 {
@@ -48,9 +55,15 @@ static void drain(struct kspan_consumer *c, struct tally *t)
 				t->lost_sum += ((const struct kspan_lost *)(h + 1))->count;
 				t->lost_records++;
 			} else if (kspan_span_parse(h, h->len, &v) == 0) {
-				if (v.name_len == 7 && !memcmp(v.name, "hardirq", 7))
+				int irq = v.name_len == 7 &&
+					  (!memcmp(v.name, "hardirq", 7) ||
+					   !memcmp(v.name, "softirq", 7));
+
+				if (irq && !irq_identity_ok(&v.span->id, i))
+					t->bad_identity++;
+				if (irq && v.name[0] == 'h')
 					t->hard++;
-				else if (v.name_len == 7 && !memcmp(v.name, "softirq", 7))
+				else if (irq)
 					t->soft++;
 				else
 					t->user++;
@@ -155,6 +168,7 @@ TEST_F_TIMEOUT(kprod, interrupt_drops_are_counted_and_marked_exactly, 300)
 
 	EXPECT_EQ(hard_ok, t.hard);
 	EXPECT_EQ(soft_ok, t.soft);
+	EXPECT_EQ(0u, t.bad_identity);
 	EXPECT_EQ(up.sent + nr_cpus(), t.user);
 	EXPECT_EQ(hard_drop + soft_drop, t.lost_sum);
 	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &st));
@@ -163,6 +177,7 @@ TEST_F_TIMEOUT(kprod, interrupt_drops_are_counted_and_marked_exactly, 300)
 	EXPECT_EQ(t.lost_records, st.lost_records);
 	EXPECT_EQ(hard_ok + soft_ok + t.user, st.committed);
 	EXPECT_EQ(st.committed, st.consumed);
+	EXPECT_EQ(-1, stats_invariant_broken(self->fd, self->c.info.nr_rings));
 }
 
 TEST_F_TIMEOUT(kprod, no_drop_no_lost_record, 120)
@@ -184,6 +199,7 @@ TEST_F_TIMEOUT(kprod, no_drop_no_lost_record, 120)
 	EXPECT_EQ(200u, irq_param("soft_ok"));
 	EXPECT_EQ(200u, t.hard);
 	EXPECT_EQ(200u, t.soft);
+	EXPECT_EQ(0u, t.bad_identity);
 	EXPECT_EQ(0u, t.lost_records);
 	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &st));
 	EXPECT_EQ(0u, st.dropped_atomic);

@@ -4,9 +4,11 @@
  * cleanly, survives repeated load/unload, and refuses to unload while the
  * device is open.
  */
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "guest_util.h"
@@ -31,14 +33,31 @@ FIXTURE_TEARDOWN(loaded)
 		EXPECT_EQ(0, module_unload("kspan"));
 }
 
+/* The major the kernel gave "kspan" in /proc/devices, or -1. */
+static int kspan_major(void)
+{
+	char line[128], name[64];
+	FILE *f = fopen("/proc/devices", "re");
+	int major, found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%d %63s", &major, name) == 2 && !strcmp(name, "kspan"))
+			found = major;
+	fclose(f);
+	return found;
+}
+
 TEST_F(loaded, device_node_is_world_rw_char_device)
 {
 	struct stat st;
 
 	ASSERT_EQ(0, stat(KSPAN_DEVICE_PATH, &st));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
-	EXPECT_EQ(0666, st.st_mode & 0777);
-	EXPECT_EQ(10, major(st.st_rdev)); /* misc */
+	EXPECT_EQ(0666, st.st_mode & 07777);
+	EXPECT_EQ(0u, st.st_gid);
+	EXPECT_EQ(kspan_major(), (int)major(st.st_rdev));
 }
 
 TEST_F(loaded, version_ioctl_matches_modinfo)
@@ -177,6 +196,67 @@ TEST_F(unloaded, load_twice_is_refused)
 {
 	ASSERT_EQ(0, module_load(kspan_ko_path(), NULL));
 	EXPECT_EQ(-EEXIST, module_load(kspan_ko_path(), NULL));
+}
+
+/* Each bad value is refused at load with EINVAL, and leaves no trace. */
+TEST_F(unloaded, bad_parameters_are_refused)
+{
+	static const char *const bad[] = {
+		"ring_size=0", "ring_size=3000", "ring_size=12288",
+		"ring_size=2048", "ring_size=4294967296",
+		"record_max=0", "record_max=104", "record_max=65536",
+		"ring_size=16384 record_max=4097",
+		"watermark=0", "ring_size=16384 watermark=8193",
+		"flush_interval_ms=0", "flush_interval_ms=60001",
+		"consumer_gid=-2",
+		"dev_mode=0", "dev_mode=01777", "dev_mode=010000", "dev_gid=4294967295",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EINVAL, module_load(kspan_ko_path(), bad[i])) {
+			TH_LOG("'%s' was not refused", bad[i]);
+		}
+		EXPECT_FALSE(module_is_loaded("kspan"));
+		EXPECT_NE(0, access(KSPAN_DEVICE_PATH, F_OK));
+	}
+	/* The limits themselves are accepted. */
+	ASSERT_EQ(0, module_load(kspan_ko_path(),
+				 "ring_size=16384 record_max=4096 watermark=8192 flush_interval_ms=60000"));
+	EXPECT_EQ(0, module_unload("kspan"));
+}
+
+/* dev_mode and dev_gid set the node devtmpfs creates; the group decides. */
+TEST_F(unloaded, device_mode_and_group_are_parameters)
+{
+	struct stat st;
+	int status, fd;
+	pid_t pid;
+
+	ASSERT_EQ(0, module_load(kspan_ko_path(), "dev_mode=0660 dev_gid=4242"));
+	ASSERT_EQ(0, stat(KSPAN_DEVICE_PATH, &st));
+	EXPECT_EQ(0660, st.st_mode & 07777);
+	EXPECT_EQ(4242u, st.st_gid);
+	EXPECT_EQ(0u, st.st_uid);
+
+	/* Outside the group, no open; inside it, open to produce. */
+	for (gid_t gid = 4241; gid <= 4242; gid++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			if (setgroups(0, NULL) || setgid(gid) || setuid(4000))
+				_exit(10);
+			fd = open(KSPAN_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+			if (gid == 4241)
+				_exit(fd < 0 && errno == EACCES ? 0 : 11);
+			_exit(fd >= 0 ? 0 : 12);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(0, WEXITSTATUS(status)) {
+			TH_LOG("gid %u", (unsigned int)gid);
+		}
+	}
+	EXPECT_EQ(0, module_unload("kspan"));
 }
 
 TEST_HARNESS_MAIN

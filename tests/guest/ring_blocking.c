@@ -7,7 +7,10 @@
  * policies, signals and timeouts each end a wait as documented.
  */
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -46,10 +49,26 @@ FIXTURE_SETUP(full)
 
 FIXTURE_TEARDOWN(full)
 {
+	/* Every offer reached one outcome, on every ring and in total. */
+	EXPECT_EQ(-1, stats_invariant_broken(self->fd, self->c.info.nr_rings));
 	kspan_consumer_close(&self->c);
 	close(self->fd);
 	/* Children are gone: the harness waits for them in each test. */
 	EXPECT_EQ(0, module_unload("kspan"));
+}
+
+/* Waits until ring @ring counts @n sleeps; returns whether it did. */
+static int wait_blocked(int fd, unsigned int ring, uint64_t n)
+{
+	struct kspan_stats st;
+	int tries;
+
+	for (tries = 0; tries < 400; tries++) {
+		if (get_stats(fd, ring, &st) == 0 && st.blocked >= n)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
 }
 
 /*
@@ -70,6 +89,8 @@ static pid_t blocked_producer(int cpu, uint64_t timeout_ns, uint64_t seq, int *r
 		int fd, ret;
 
 		close(p[0]);
+		/* A failed test must not leave it holding the module. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pin_to_cpu(cpu);
 		fd = kspan_open(O_RDWR);
 		if (fd < 0 || set_policy(fd, KSPAN_FULL_BLOCK, timeout_ns))
@@ -109,7 +130,8 @@ TEST_F(full, producer_blocks_until_space_is_released)
 	pid_t pid = blocked_producer(0, 0, 1000, &rfd);
 
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(0, producer_done(rfd, 500, &ret));
+	ASSERT_TRUE(wait_blocked(self->fd, 0, 1));
+	EXPECT_EQ(0, producer_done(rfd, 300, &ret));
 	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
 	EXPECT_EQ(1u, st.blocked);
 	EXPECT_EQ((uint64_t)self->filled, st.committed);
@@ -163,7 +185,7 @@ TEST_F(full, release_that_frees_nothing_wakes_nobody)
 	pid_t pid = blocked_producer(0, 0, 3000, &rfd);
 
 	ASSERT_LT(0, pid);
-	usleep(300000);
+	ASSERT_TRUE(wait_blocked(self->fd, 0, 1));
 	/* Nothing read: the consumer position did not move. */
 	ASSERT_EQ(0, kspan_consumer_release_all(&self->c));
 	ASSERT_EQ(0, ioctl(self->c.fd, KSPAN_IOC_RELEASE, 0UL));
@@ -180,6 +202,7 @@ TEST_F(full, release_that_frees_nothing_wakes_nobody)
 TEST_F(full, woken_producer_retries_on_its_new_cpu)
 {
 	const struct kspan_record_header *got;
+	struct kspan_stats st;
 	cpu_set_t set;
 	int rfd, ret;
 	pid_t pid;
@@ -188,7 +211,7 @@ TEST_F(full, woken_producer_retries_on_its_new_cpu)
 		SKIP(return, "needs two CPUs");
 	pid = blocked_producer(0, 0, 4000, &rfd);
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(0, producer_done(rfd, 500, &ret));
+	ASSERT_TRUE(wait_blocked(self->fd, 0, 1));
 	/* While it sleeps on ring 0, move it to CPU 1. */
 	CPU_ZERO(&set);
 	CPU_SET(1, &set);
@@ -202,6 +225,12 @@ TEST_F(full, woken_producer_retries_on_its_new_cpu)
 	ASSERT_NE(NULL, got);
 	EXPECT_EQ(4000, span_seq(got));
 	EXPECT_EQ(1u, ((const struct kspan_span *)(got + 1))->id.cpu);
+	/* Offered while on CPU 0, written to ring 1: counted on ring 1. */
+	ASSERT_EQ(0, get_stats(self->fd, 1, &st));
+	EXPECT_EQ(1u, st.submitted);
+	EXPECT_EQ(1u, st.committed);
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
+	EXPECT_EQ(st.submitted, st.committed + st.full_eagain);
 }
 
 TEST_F(full, nonblocking_producers_get_eagain)
@@ -268,7 +297,7 @@ TEST_F(full, signal_interrupts_the_wait_with_nothing_written)
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	pid = blocked_producer(0, 0, 5000, &rfd);
 	ASSERT_LT(0, pid);
-	usleep(300000);
+	ASSERT_TRUE(wait_blocked(self->fd, 0, 1));
 	ASSERT_EQ(0, kill(pid, SIGUSR1));
 	ASSERT_EQ(1, producer_done(rfd, 20000, &ret));
 	EXPECT_EQ(-EINTR, ret);
@@ -294,6 +323,7 @@ TEST_F(full, timeout_ends_the_wait)
 	waitpid(pid, NULL, 0);
 	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
 	EXPECT_EQ(1u, st.full_timeout);
+	EXPECT_EQ(1u, st.blocked);
 	EXPECT_EQ((uint64_t)self->filled, st.committed);
 }
 
@@ -331,9 +361,151 @@ TEST_F(full, drop_policy_counts_and_marks_the_loss)
 	ASSERT_NE(NULL, got);
 	EXPECT_EQ(7001, span_seq(got));
 	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+	ASSERT_EQ(0, kspan_consumer_release_all(&self->c));
 	ASSERT_EQ(0, get_stats(fd, 0, &st));
 	EXPECT_EQ(1u, st.lost_records);
+	/* Byte counters count span records only, as sent. */
+	EXPECT_EQ((uint64_t)(self->filled + 1) * SPAN_LEN, st.bytes_committed);
+	EXPECT_EQ(st.bytes_committed, st.bytes_consumed);
+	EXPECT_EQ((uint64_t)self->filled + 1, st.consumed);
 	close(fd);
+}
+
+/*
+ * A timed producer woken before its deadline that finds no room when it
+ * gets to run again, after the deadline, gets -ETIMEDOUT (not a restart
+ * code no signal asked for). It is kept from running by a real-time
+ * thread that holds its new CPU, whose ring is full too.
+ */
+#define FAIR_SERVER_CPU1 "/sys/kernel/debug/sched/fair_server/cpu1/runtime"
+
+static void *hog_cpu1(void *arg)
+{
+	struct sched_param sp = { .sched_priority = 50 };
+	atomic_int *running = arg;
+	uint64_t t0;
+
+	pin_to_cpu(1);
+	if (sched_setscheduler(0, SCHED_FIFO, &sp)) {
+		atomic_store(running, -1);
+		return NULL;
+	}
+	atomic_store(running, 1);
+	for (t0 = mono_ns(); mono_ns() - t0 < 700000000ull;)
+		;
+	return NULL;
+}
+
+TEST_F_TIMEOUT(full, deadline_passed_when_retrying_is_a_timeout, 120)
+{
+	atomic_int running = 0;
+	struct kspan_stats st;
+	uint8_t rec[SPAN_LEN];
+	pthread_t hog;
+	int rfd, ret, fd1;
+	cpu_set_t set;
+	pid_t pid;
+
+	/* Ring 1 full as well. */
+	fd1 = kspan_open(O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, fd1);
+	ASSERT_EQ(0, pin_to_cpu(1));
+	make_span(rec, sizeof(rec), 1, SPAN_LEN);
+	while (submit(fd1, rec) == 0)
+		;
+	ASSERT_EQ(0, pin_to_cpu(0));
+
+	pid = blocked_producer(0, 300000000ull, 8000, &rfd);
+	ASSERT_LT(0, pid);
+	ASSERT_TRUE(wait_blocked(self->fd, 0, 1));
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	ASSERT_EQ(0, sched_setaffinity(pid, sizeof(set), &set));
+	/*
+	 * Nothing but the hog runs on CPU 1: no RT throttling, and on 6.12
+	 * no fair server (which would give the producer CPU time anyway).
+	 */
+	ASSERT_EQ(0, write_file("/proc/sys/kernel/sched_rt_runtime_us", "-1"));
+	write_file(FAIR_SERVER_CPU1, "0");
+	ASSERT_EQ(0, pthread_create(&hog, NULL, hog_cpu1, &running));
+	while (!atomic_load(&running))
+		usleep(1000);
+	ASSERT_EQ(1, atomic_load(&running));
+	/* Wakes it (room on ring 0) well before its deadline... */
+	drain_and_release(&self->c, 1);
+	/* ...but it runs again on CPU 1, after the deadline, ring 1 full. */
+	pthread_join(hog, NULL);
+	write_file(FAIR_SERVER_CPU1, "50000000");
+	write_file("/proc/sys/kernel/sched_rt_runtime_us", "950000");
+	ASSERT_EQ(1, producer_done(rfd, 20000, &ret));
+	EXPECT_EQ(-ETIMEDOUT, ret);
+	waitpid(pid, NULL, 0);
+	ASSERT_EQ(0, get_stats(self->fd, 1, &st));
+	EXPECT_EQ(1u, st.full_timeout);
+	EXPECT_EQ(0u, st.interrupted);
+	close(fd1);
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * SA_RESTART must not turn a timed wait into one that never times out: a
+ * signal ends it with -EINTR instead of restarting it with a fresh timeout.
+ */
+TEST_F_TIMEOUT(full, signal_ends_a_timed_wait_even_with_sa_restart, 120)
+{
+	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
+	struct kspan_stats st;
+	int rfd, ret, i;
+	pid_t pid;
+
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
+	pid = blocked_producer(0, 1500000000ull, 9000, &rfd);
+	ASSERT_LT(0, pid);
+	ASSERT_TRUE(wait_blocked(self->fd, 0, 1));
+	/* A signal every 100 ms, for twice the timeout. */
+	for (i = 0; i < 30 && !producer_done(rfd, 100, &ret); i++)
+		kill(pid, SIGUSR2);
+	ASSERT_GT(30, i) {
+		TH_LOG("the wait outlived its timeout: restarted each time");
+	}
+	EXPECT_EQ(-EINTR, ret);
+	waitpid(pid, NULL, 0);
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
+	EXPECT_EQ(1u, st.interrupted);
+	EXPECT_EQ(0u, st.full_timeout);
+}
+
+/*
+ * An untimed wait is restarted after an SA_RESTART handler: the producer
+ * keeps waiting and gets its span in once there is room. The interrupted
+ * wait counts once, the restarted call offers the span again.
+ */
+TEST_F_TIMEOUT(full, sa_restart_restarts_an_untimed_wait, 120)
+{
+	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
+	struct kspan_stats st;
+	int rfd, ret;
+	pid_t pid;
+
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
+	pid = blocked_producer(0, 0, 9500, &rfd);
+	ASSERT_LT(0, pid);
+	ASSERT_TRUE(wait_blocked(self->fd, 0, 1));
+	ASSERT_EQ(0, kill(pid, SIGUSR2));
+	ASSERT_TRUE(wait_blocked(self->fd, 0, 2));
+	EXPECT_EQ(0, producer_done(rfd, 300, &ret));
+	drain_and_release(&self->c, 1);
+	ASSERT_EQ(1, producer_done(rfd, 20000, &ret));
+	EXPECT_EQ(0, ret);
+	waitpid(pid, NULL, 0);
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
+	EXPECT_EQ(1u, st.interrupted);
+	EXPECT_EQ((uint64_t)self->filled + 1, st.committed);
+	EXPECT_EQ(st.committed + st.interrupted + st.full_eagain, st.submitted);
 }
 
 TEST_F(full, bad_producer_options_are_refused)

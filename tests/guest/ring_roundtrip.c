@@ -5,12 +5,62 @@
  * records are refused, counted, and leave nothing behind; batches report
  * exactly how many records they took; the counters match what was sent.
  */
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "span_util.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+/* Mounts cgroup2 at CGROUP_ROOT unless it is there; returns 0 or -errno. */
+static int own_cgroup_mounted(void)
+{
+	struct stat st;
+
+	if (stat(CGROUP_ROOT "/cgroup.controllers", &st) == 0)
+		return 0;
+	return mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL) ? -errno : 0;
+}
+
+/* The directory of the caller's cgroup v2. */
+static const char *own_cgroup_dir(void)
+{
+	static char dir[PATH_MAX + 32];
+	char line[PATH_MAX];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	snprintf(dir, sizeof(dir), "%s", CGROUP_ROOT);
+	if (!f)
+		return dir;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(dir, sizeof(dir), "%s%s", CGROUP_ROOT, line + 3);
+		}
+	fclose(f);
+	return dir;
+}
+
+/* A hardware watchpoint counting every access to the 8 bytes at @addr. */
+static int watch_reads(void *addr)
+{
+	struct perf_event_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_BREAKPOINT;
+	a.size = sizeof(a);
+	a.bp_type = HW_BREAKPOINT_RW;
+	a.bp_addr = (uintptr_t)addr;
+	a.bp_len = HW_BREAKPOINT_LEN_8;
+	a.exclude_hv = 1;
+	return (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
 
 FIXTURE(ring) {
 	int fd;
@@ -19,6 +69,7 @@ FIXTURE(ring) {
 
 FIXTURE_SETUP(ring)
 {
+	ASSERT_EQ(0, own_cgroup_mounted());
 	ASSERT_EQ(0, kspan_reload("ring_size=65536 record_max=4096"));
 	self->fd = kspan_open(O_RDWR);
 	ASSERT_LE(0, self->fd);
@@ -97,11 +148,109 @@ TEST_F(ring, every_attribute_type_round_trips_with_identity)
 	EXPECT_EQ(0u, s->id.cpu);
 	EXPECT_LE(before, s->id.submit_time_ns);
 	EXPECT_GE(after, s->id.submit_time_ns);
-	/* cgroup v2 ids are the cgroup directory's inode: root is 1. */
-	if (stat("/sys/fs/cgroup/cgroup.controllers", &cg) == 0)
-		EXPECT_NE(12345u, s->id.cgroup_id);
-	EXPECT_NE(0u, s->id.cgroup_id);
+	/* cgroup v2 ids are the cgroup directory's inode. */
+	ASSERT_EQ(0, stat(own_cgroup_dir(), &cg));
+	EXPECT_EQ((uint64_t)cg.st_ino, s->id.cgroup_id);
 	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+}
+
+/*
+ * The identity is the submitter's, exactly, whatever the record says: a
+ * child in a cgroup of its own, under another uid, forging all of it.
+ */
+TEST_F(ring, identity_is_the_submitters_own)
+{
+	const char *dir = CGROUP_ROOT "/kspan-identity";
+	const struct kspan_record_header *got;
+	const struct kspan_span *s;
+	struct stat cg;
+	uint8_t rec[512];
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, own_cgroup_mounted());
+	rmdir(dir);
+	ASSERT_EQ(0, mkdir(dir, 0755));
+	ASSERT_EQ(0, stat(dir, &cg));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char me[32];
+		struct kspan_span *forged;
+
+		snprintf(me, sizeof(me), "%d", getpid());
+		if (write_file(CGROUP_ROOT "/kspan-identity/cgroup.procs", me))
+			_exit(10);
+		if (setgid(2345) || setuid(1234))
+			_exit(11);
+		make_span(rec, sizeof(rec), 42, 200);
+		forged = (struct kspan_span *)((struct kspan_record_header *)rec + 1);
+		forged->id.pid = 1;
+		forged->id.tid = 1;
+		forged->id.uid = 0;
+		forged->id.cgroup_id = 1;
+		forged->id.cpu = 3;
+		forged->id.submit_time_ns = 5;
+		_exit(submit(self->fd, rec) ? 12 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	rmdir(dir);
+
+	got = kspan_consumer_next(&self->c, 0);
+	ASSERT_NE(NULL, got);
+	s = (const void *)(got + 1);
+	EXPECT_EQ(42, span_seq(got));
+	EXPECT_EQ((uint32_t)pid, s->id.pid);
+	EXPECT_EQ((uint32_t)pid, s->id.tid);
+	EXPECT_EQ(1234u, s->id.uid);
+	EXPECT_EQ((uint64_t)cg.st_ino, s->id.cgroup_id);
+	EXPECT_EQ(0u, s->id.cpu);
+	EXPECT_LT(1000u, s->id.submit_time_ns);
+}
+
+/*
+ * A single submit reads exactly the record's bytes: a hardware watchpoint
+ * on the word right after the record, in the same page, never fires (on
+ * an architecture with tagged memory, such a read faults). The control, a
+ * watchpoint inside the record, shows that kernel reads do fire it.
+ */
+TEST_F(ring, single_submit_reads_nothing_past_the_record)
+{
+	uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static const size_t lens[] = { 136, 200, 248, 1000 };
+	uint64_t hits;
+	unsigned int i;
+	long len;
+	int wfd;
+
+	ASSERT_NE(MAP_FAILED, page);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		len = make_span(page, 4096, i, lens[i]);
+		ASSERT_EQ((long)lens[i], len);
+		/* Control: inside the record. */
+		wfd = watch_reads(page + ((len / 2) & ~7L));
+		ASSERT_LE(0, wfd) {
+			TH_LOG("perf_event_open(breakpoint): %s", strerror(errno));
+		}
+		ASSERT_EQ(0, submit(self->fd, page));
+		ASSERT_EQ(sizeof(hits), (size_t)read(wfd, &hits, sizeof(hits)));
+		close(wfd);
+		ASSERT_LT(0u, hits) {
+			TH_LOG("a watchpoint in the record never fired: the test proves nothing");
+		}
+		/* The word after the record (records are 8-aligned). */
+		wfd = watch_reads(page + kspan_record_total(len));
+		ASSERT_LE(0, wfd);
+		ASSERT_EQ(0, submit(self->fd, page));
+		ASSERT_EQ(sizeof(hits), (size_t)read(wfd, &hits, sizeof(hits)));
+		close(wfd);
+		EXPECT_EQ(0u, hits) {
+			TH_LOG("a %ld-byte record: the kernel read past it", len);
+		}
+	}
+	munmap(page, 4096);
 }
 
 TEST_F(ring, size_limits_are_exact)
@@ -467,14 +616,14 @@ TEST_F(ring, counters_match_what_was_sent_and_consumed)
 	uint8_t rec[512];
 	struct kspan_stats st = { 0 }, st0 = { 0 };
 	uint64_t bytes = 0;
+	long len[300];
 	int i;
-	long len;
 
 	/* About 45 KiB: fits the 64 KiB ring without a consumer. */
 	for (i = 0; i < 300; i++) {
-		len = make_span(rec, sizeof(rec), i, 80 + i % 150);
+		len[i] = make_span(rec, sizeof(rec), i, 80 + i % 150);
 		ASSERT_EQ(0, submit(self->fd, rec));
-		bytes += kspan_record_total(len);
+		bytes += kspan_record_total(len[i]);
 	}
 	ASSERT_EQ(0, get_stats(self->fd, 0, &st0));
 	EXPECT_EQ(300u, st0.committed);
@@ -489,8 +638,12 @@ TEST_F(ring, counters_match_what_was_sent_and_consumed)
 	EXPECT_EQ(300u, st.committed);
 	EXPECT_EQ(120u, st.consumed);
 	EXPECT_EQ(0u, st.rejected);
-	EXPECT_EQ(self->c.rings[0].read_pos, st.bytes_consumed);
 	EXPECT_EQ(self->c.rings[0].read_pos, self->c.rings[0].prod->consumer_pos);
+	/* The bytes of the first 120 records, as sent. */
+	for (bytes = 0, i = 0; i < 120; i++)
+		bytes += kspan_record_total(len[i]);
+	EXPECT_EQ(bytes, st.bytes_consumed);
+	EXPECT_EQ(-1, stats_invariant_broken(self->fd, self->c.info.nr_rings));
 }
 
 TEST_HARNESS_MAIN

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "guest_util.h"
@@ -121,6 +122,93 @@ static inline int set_policy(int fd, uint32_t policy, uint64_t timeout_ns)
 	o.policy = policy;
 	o.timeout_ns = timeout_ns;
 	return ioctl(fd, KSPAN_IOC_SET_PRODUCER_OPTS, &o) ? -errno : 0;
+}
+
+/* CPU time the calling thread has used, in ns. */
+static inline uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Writes @val to a file (sysfs, debugfs); returns 0 or -errno. */
+static inline int write_file(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "we");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fputs(val, f) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+#define KSPAN_TEST_DIR "/sys/kernel/debug/kspan/test/"
+
+/*
+ * Arms the module's test hook (kmod/testhooks.c): the next @count writers
+ * of ring @ring are held @us microseconds at @point (0: ring lock held,
+ * 1: records reserved, not committed). @us = 0 disarms it.
+ */
+static inline int test_hold(int point, int ring, unsigned int us, unsigned int count)
+{
+	char v[32];
+	int ret;
+
+	snprintf(v, sizeof(v), "%d", point);
+	ret = write_file(KSPAN_TEST_DIR "hold_point", v);
+	snprintf(v, sizeof(v), "%d", ring);
+	ret = ret ? ret : write_file(KSPAN_TEST_DIR "hold_ring", v);
+	snprintf(v, sizeof(v), "%u", count);
+	ret = ret ? ret : write_file(KSPAN_TEST_DIR "hold_count", v);
+	snprintf(v, sizeof(v), "%u", us);
+	return ret ? ret : write_file(KSPAN_TEST_DIR "hold_us", v);
+}
+
+/* Whether a writer is being held by the test hook right now. */
+static inline int test_holding(void)
+{
+	char buf[16];
+
+	read_line(KSPAN_TEST_DIR "holding", buf, sizeof(buf));
+	return buf[0] == '1';
+}
+
+/* Every offer has one outcome (struct kspan_stats); 0 when that adds up. */
+static inline int64_t stats_unaccounted(const struct kspan_stats *st)
+{
+	return (int64_t)(st->submitted - (st->committed + st->rejected +
+		st->dropped_atomic + st->dropped_policy + st->dropped_busy +
+		st->full_eagain + st->full_timeout + st->interrupted));
+}
+
+/*
+ * Checks the outcome invariant on every ring and in total; returns the
+ * first ring (or KSPAN_STATS_ALL) where it fails, or -1 when it holds.
+ */
+static inline long stats_invariant_broken(int fd, unsigned int nr_rings)
+{
+	struct kspan_stats st;
+	unsigned int i;
+
+	for (i = 0; i < nr_rings; i++)
+		if (get_stats(fd, i, &st) == 0 && stats_unaccounted(&st))
+			return i;
+	if (get_stats(fd, KSPAN_STATS_ALL, &st) || stats_unaccounted(&st))
+		return KSPAN_STATS_ALL;
+	return -1;
 }
 
 #endif /* KSPAN_SPAN_UTIL_H */

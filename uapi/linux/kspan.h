@@ -21,9 +21,12 @@
 /*
  * ABI version: a consumer or producer built against major M works with any
  * module of major M and checks abi_minor for the features it needs.
+ *
+ * Minor 1: kspan_consumer_page.read_pos; kspan_stats.dropped_busy; a timed
+ * wait interrupted by a signal fails with -EINTR (never restarted).
  */
 #define KSPAN_ABI_MAJOR		1
-#define KSPAN_ABI_MINOR		0
+#define KSPAN_ABI_MINOR		1
 
 #define KSPAN_VERSION_LEN	32
 
@@ -182,7 +185,10 @@ struct kspan_attr {
  *	module before the next record that fits after spans were dropped
  * @count: spans dropped on this ring since the previous lost record
  * @first_ns: CLOCK_REALTIME of the first of those drops
- * @last_ns: CLOCK_REALTIME of the last of those drops
+ * @last_ns: CLOCK_REALTIME of the last of those drops; both times are
+ *	exact for drops in one context at a time, and may be off by the
+ *	drops that race with the writing of this record (which are counted
+ *	in the next one)
  * @cpu: the ring's CPU
  * @__reserved0: zero
  */
@@ -233,7 +239,12 @@ enum kspan_full_policy {
  * @policy: enum kspan_full_policy
  * @__reserved0: zero
  * @timeout_ns: KSPAN_FULL_BLOCK: fail with -ETIMEDOUT after waiting this
- *	long; 0 waits without limit
+ *	long in all (the clock starts when the call does); 0 waits without
+ *	limit. A signal ends a timed wait with -EINTR: it is never restarted,
+ *	so its timeout cannot start over. An untimed wait ended by a signal
+ *	fails with -EINTR, or is restarted after a handler with SA_RESTART, a
+ *	stop and continue, or the freezer; the restarted call offers its
+ *	record again.
  * @__reserved: zero
  */
 struct kspan_producer_opts {
@@ -247,9 +258,11 @@ struct kspan_producer_opts {
  * Consumer
  * ========
  *
- * One consumer at a time (CAP_SYS_ADMIN) attaches with
- * KSPAN_IOC_CONSUMER_ATTACH; the attachment ends when its file is closed,
- * and the rings keep their contents for the next consumer.
+ * One consumer at a time attaches with KSPAN_IOC_CONSUMER_ATTACH: a process
+ * with CAP_SYS_ADMIN, or a member of the group the module parameter
+ * consumer_gid names. The attachment ends when its file is closed, and the
+ * rings keep their contents for the next consumer. A file opened read-only
+ * may attach and map the rings read-only (to watch, not to release).
  *
  * Ring i (0 <= i < nr_rings) belongs to CPU i and is mapped at mmap offset
  * i * KSPAN_MMAP_RING_STRIDE:
@@ -259,17 +272,47 @@ struct kspan_producer_opts {
  *	+2*page_size	data, read-only, data_size bytes mapped twice back to
  *			back, so a record that wraps is contiguous
  *
- * The producer page and the data may be mapped with one mmap. The consumer
- * reads producer_pos with acquire ordering, then each record's flags with
- * acquire ordering; it stops at a busy record. Having processed records
- * it stores the new consumer_pos (release) and tells the module with
- * KSPAN_IOC_RELEASE. The module trusts no consumer_pos: it only moves its
- * own view forward, record by record, up to the first busy record.
+ * The producer page and the data may be mapped with one mmap; no ring
+ * mapping is ever executable. The consumer reads producer_pos with acquire
+ * ordering, then each record's flags with acquire ordering; it stops at a
+ * busy record. It stores how far it has read in read_pos, and, once records
+ * are dealt with for good (e.g. acknowledged by a backend), the new
+ * consumer_pos (release), and tells the module with KSPAN_IOC_RELEASE or
+ * poll. The module trusts neither value: it only moves its own view of
+ * consumer_pos forward, record by record, up to the first busy record, and
+ * uses read_pos only when it lies between that view and producer_pos.
+ *
+ * poll/epoll report EPOLLIN when, on some ring, a committed record starts at
+ * the reader's position (the larger of read_pos and consumer_pos) and
+ * either at least "watermark" bytes (module parameter) lie between that
+ * position and producer_pos, or data has waited there for "flush_interval_ms"
+ * (module parameter). A consumer that has read everything but released
+ * nothing sleeps until new records arrive.
+ *
+ * Going to sleep without missing a record: producers wake the consumer only
+ * when its read position is at (or inside) what they just committed, as
+ * they see it after a full barrier. So a consumer about to wait stores
+ * read_pos (and consumer_pos), issues a full memory barrier, and looks once
+ * more for a committed record at its read position on every ring; it waits
+ * only when there is none. poll(2), and level-triggered epoll when it calls
+ * the device's poll again, make that check in the kernel (and apply
+ * consumer_pos); a consumer that waits in an edge-triggered epoll, or in an
+ * epoll_wait that will not call poll again (after one that timed out), must
+ * make it itself. A consumer_pos takes effect, and frees space for blocked
+ * producers, on the next KSPAN_IOC_RELEASE or poll.
  */
 #define KSPAN_MMAP_RING_STRIDE	_BITULL(32)
 
+/**
+ * struct kspan_consumer_page - written by the consumer
+ * @consumer_pos: records before it are released: their space may be reused
+ * @read_pos: records before it have been read (ABI 1.1); 0, or any value
+ *	at or behind consumer_pos, means "read up to consumer_pos". The module
+ *	sets it to 0 when a consumer attaches.
+ */
 struct kspan_consumer_page {
 	__u64 consumer_pos;
+	__u64 read_pos;
 };
 
 /**
@@ -277,7 +320,8 @@ struct kspan_consumer_page {
  * @producer_pos: bytes reserved since the module was loaded; records
  *	before it are committed or busy
  * @consumer_pos: the module's own view of the consumer position
- * @lost: spans dropped on this ring, every reason
+ * @lost: spans dropped on this ring, every reason (the sum of the
+ *	ring's dropped_* counters)
  */
 struct kspan_producer_page {
 	__u64 producer_pos;
@@ -317,23 +361,48 @@ struct kspan_ring_info {
 
 /**
  * struct kspan_stats - counters of one ring, or summed over all
- * @submitted: records offered by producers (valid or not)
- * @committed: span records written into a ring
+ *
+ * Every record a producer offers reaches exactly one outcome, counted on
+ * the ring where it happened (the ring written, or found full, or, for a
+ * refused record, the ring of the CPU that refused it), together with
+ * @submitted on that same ring. So, per ring and in total, once producers
+ * are quiet:
+ *
+ *	submitted = committed + rejected + dropped_atomic + dropped_policy +
+ *		    dropped_busy + full_eagain + full_timeout + interrupted
+ *
+ * and, once the consumer has released everything, committed = consumed and
+ * bytes_committed = bytes_consumed. Counters are read without stopping
+ * producers or the consumer: while they run, a snapshot may catch one
+ * counter of a pair updated and not yet the other.
+ *
+ * @submitted: records offered by producers, once per offer: a record
+ *	refused (e.g. -EAGAIN) and offered again counts again. Records of a
+ *	batch after the one that stopped it are not offered.
+ * @committed: span records written into the ring
  * @consumed: span records the consumer released
- * @rejected: records refused as invalid (-EINVAL, -EMSGSIZE, -EFAULT), or
- *	for want of kernel memory to copy them into (-ENOMEM)
+ * @rejected: records refused as invalid (-EINVAL, -EMSGSIZE), unreadable
+ *	(-EFAULT), or for want of kernel memory to copy them into (-ENOMEM)
  * @dropped_atomic: spans dropped on a full ring by callers that cannot
- *	sleep (in-kernel API)
- * @dropped_policy: spans dropped on a full ring by KSPAN_FULL_DROP fds
- * @full_eagain: submissions refused with -EAGAIN on a full ring
- * @full_timeout: blocked submissions that gave up with -ETIMEDOUT
- * @interrupted: blocked submissions interrupted by a signal
- * @blocked: times a producer slept on a full ring
+ *	sleep (in-kernel API, BPF)
+ * @dropped_policy: spans dropped on a full ring by KSPAN_FULL_DROP files
+ * @full_eagain: records refused with -EAGAIN on a full ring
+ * @full_timeout: records refused with -ETIMEDOUT: the file's timeout ran
+ *	out (or had run out when the ring was found full again)
+ * @interrupted: records not taken because a signal ended their wait (the
+ *	call failed with -EINTR, or is restarted and offers them again)
+ * @blocked: times a producer went to sleep on a full ring (a wait whose
+ *	condition holds at once does not count)
  * @wakeups: times freed space woke the ring's waiters
  * @lost_records: KSPAN_RECORD_LOST records written
- * @bytes_committed: bytes of committed span records, padding included
- * @bytes_consumed: bytes the consumer released
- * @bad_consumer_pos: consumer positions ignored as out of range
+ * @bytes_committed: bytes of the span records committed, padding included
+ * @bytes_consumed: bytes of the span records released, padding included
+ * @bad_consumer_pos: values of consumer_pos or read_pos that the module
+ *	ignored (consumer_pos behind its view; either past producer_pos or
+ *	misaligned); a value is counted once however often the module meets
+ *	it in a row
+ * @dropped_busy: spans dropped in NMI because the ring was being written
+ *	(its lock taken, maybe by the very code the NMI interrupted)
  * @__reserved: zero
  */
 struct kspan_stats {
@@ -352,7 +421,8 @@ struct kspan_stats {
 	__u64 bytes_committed;
 	__u64 bytes_consumed;
 	__u64 bad_consumer_pos;
-	__u64 __reserved[5];
+	__u64 dropped_busy;
+	__u64 __reserved[4];
 };
 
 #define KSPAN_STATS_ALL		0xffffffffU

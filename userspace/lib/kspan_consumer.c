@@ -123,6 +123,43 @@ const struct kspan_record_header *kspan_consumer_next(struct kspan_consumer *c,
 	}
 }
 
+void kspan_consumer_mark_read(struct kspan_consumer *c, unsigned int i)
+{
+	struct kspan_cring *r = &c->rings[i];
+
+	/* poll() orders its loads after it (F in kmod/ring.c); see idle(). */
+	if (r->cons)
+		__atomic_store_n(&r->cons->read_pos, r->read_pos, __ATOMIC_RELEASE);
+}
+
+/* Whether ring @i has a committed record at its read position. */
+static bool ring_has_record(struct kspan_consumer *c, unsigned int i)
+{
+	struct kspan_cring *r = &c->rings[i];
+	const struct kspan_record_header *hdr;
+	uint64_t prod;
+
+	prod = __atomic_load_n(&r->prod->producer_pos, __ATOMIC_ACQUIRE);
+	if (r->read_pos >= prod)
+		return false;
+	hdr = (const void *)(r->data + (r->read_pos & (c->info.data_size - 1)));
+	return !(__atomic_load_n(&hdr->flags, __ATOMIC_ACQUIRE) & KSPAN_RECORD_BUSY);
+}
+
+bool kspan_consumer_idle(struct kspan_consumer *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->info.nr_rings; i++)
+		kspan_consumer_mark_read(c, i);
+	/* F in kmod/ring.c: pairs with the smp_mb() after a writer's commit. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (i = 0; i < c->info.nr_rings; i++)
+		if (c->rings[i].cons && ring_has_record(c, i))
+			return false;
+	return true;
+}
+
 int kspan_consumer_release(struct kspan_consumer *c, unsigned int i, uint64_t pos)
 {
 	struct kspan_cring *r = &c->rings[i];

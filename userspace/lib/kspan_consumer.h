@@ -10,6 +10,7 @@
 #ifndef KSPAN_CONSUMER_H
 #define KSPAN_CONSUMER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/kspan.h>
 
@@ -41,6 +42,23 @@ void kspan_consumer_close(struct kspan_consumer *c);
  */
 const struct kspan_record_header *kspan_consumer_next(struct kspan_consumer *c,
 						      unsigned int i);
+
+/*
+ * Tells the module how far ring @i has been read (read_pos in the consumer
+ * page, ABI 1.1): poll then sleeps until records arrive past it, even while
+ * nothing read is released yet. No system call.
+ */
+void kspan_consumer_mark_read(struct kspan_consumer *c, unsigned int i);
+
+/*
+ * Before waiting for records (poll, epoll): marks every ring as read up to
+ * where it was read, then, after a full memory barrier that pairs with the
+ * writers', looks for a committed record past that on any ring. Returns
+ * true when there is none and the consumer may sleep: a record committed
+ * after this wakes it. Needed before an edge-triggered epoll_wait, or one
+ * that will not call the device's poll (see <linux/kspan.h>).
+ */
+bool kspan_consumer_idle(struct kspan_consumer *c);
 
 /* Releases ring @i up to @pos (a read_pos seen before): stores it in the
  * consumer page and tells the module, which wakes blocked producers.

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kspan: test hooks (see testhooks.h), set through debugfs:
+ *
+ *   kspan/test/hold_us	  how long to hold, in microseconds; writing it
+ *			  arms the hook, 0 disarms it
+ *   kspan/test/hold_point   0: with the ring lock held, 1: between
+ *			  reservation and commit
+ *   kspan/test/hold_ring    the ring whose writers are held (default 0)
+ *   kspan/test/hold_count   how many writers to hold, one after another
+ *   kspan/test/holding	  1 while a writer is being held (read-only)
+ */
+#include <linux/atomic.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/minmax.h>
+#include <linux/preempt.h>
+
+#include "kspan.h"
+#include "testhooks.h"
+
+static u32 hold_us;
+static u32 hold_point;
+static u32 hold_ring;
+static atomic_t hold_count = ATOMIC_INIT(0);
+static u32 holding;
+
+void kspan_test_hold(struct kspan_ring *ring, enum kspan_hold_point where)
+{
+	u32 us = READ_ONCE(hold_us);
+
+	/* Writers in NMI are what the holds are there to meet, not to hold. */
+	if (!us || READ_ONCE(hold_point) != where ||
+	    ring->cpu != READ_ONCE(hold_ring) || in_nmi())
+		return;
+	if (atomic_dec_if_positive(&hold_count) < 0)
+		return;
+	WRITE_ONCE(holding, 1);
+	/* A busy wait: nothing here may sleep (interrupts may be off). */
+	while (us) {
+		u32 step = min_t(u32, us, 1000);
+
+		udelay(step);
+		us -= step;
+	}
+	WRITE_ONCE(holding, 0);
+}
+
+static int kspan_hold_count_get(void *data, u64 *val)
+{
+	*val = atomic_read(&hold_count);
+	return 0;
+}
+
+static int kspan_hold_count_set(void *data, u64 val)
+{
+	atomic_set(&hold_count, (int)min_t(u64, val, INT_MAX));
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(kspan_hold_count_fops, kspan_hold_count_get,
+			 kspan_hold_count_set, "%llu\n");
+
+void kspan_testhooks_init(struct dentry *dir)
+{
+	struct dentry *test = debugfs_create_dir("test", dir);
+
+	debugfs_create_u32("hold_us", 0600, test, &hold_us);
+	debugfs_create_u32("hold_point", 0600, test, &hold_point);
+	debugfs_create_u32("hold_ring", 0600, test, &hold_ring);
+	debugfs_create_file_unsafe("hold_count", 0600, test, NULL,
+				   &kspan_hold_count_fops);
+	debugfs_create_u32("holding", 0400, test, &holding);
+}
