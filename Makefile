@@ -23,7 +23,7 @@ HARNESS_INC := $(KSPAN_CACHE)/tools/include
 
 CC ?= cc
 WARN := -Wall -Wextra -Werror
-BASE_CFLAGS := -O2 -g $(WARN) -Iuapi -Iuserspace/lib
+BASE_CFLAGS := -O2 -g $(WARN) -Iuapi -Iuserspace/lib -Iuserspace/spanagent
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE $(BASE_CFLAGS)
 # The kselftest harness needs GNU C (typeof, statement expressions); it is
 # a system header so that its own unused parameters do not trip -Wextra.
@@ -33,10 +33,14 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 LIB_SRC := $(wildcard userspace/lib/*.c)
 LIB_HDR := $(wildcard userspace/lib/*.h) uapi/linux/kspan.h
+AGENT_MAIN := userspace/spanagent/main.c
+AGENT_SRC := $(filter-out $(AGENT_MAIN),$(wildcard userspace/spanagent/*.c))
+AGENT_HDR := $(wildcard userspace/spanagent/*.h)
+AGENT_LIBS := -lcurl -lz -lm -lmicrohttpd
 UNIT_SRC := $(wildcard tests/unit/*.c)
 GUEST_SRC := $(wildcard tests/guest/*.c)
 
-USER_BINS := $(BUILD)/bin/kspanctl
+USER_BINS := $(BUILD)/bin/kspanctl $(BUILD)/bin/spanagent $(BUILD)/bin/checkout
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 GUEST_BINS := $(GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)
 
@@ -64,7 +68,15 @@ stress: module tests
 bench:
 	scripts/bench --kernel $(KERNEL) $(if $(ACCEL),--accel $(ACCEL))
 
-bench-bin: $(BUILD)/bench/kspan_bench
+bench-bin: $(BUILD)/bench/kspan_bench $(BUILD)/bench/encode_bench $(BUILD)/bench/agent_bench
+
+$(BUILD)/bench/agent_bench: tests/bench/agent_bench.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -pthread -o $@ $< $(LIB_SRC) -lmicrohttpd
+
+$(BUILD)/bench/encode_bench: tests/bench/encode_bench.c $(AGENT_SRC) $(AGENT_HDR) $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(AGENT_SRC) $(LIB_SRC) $(AGENT_LIBS)
 
 $(BUILD)/bench/kspan_bench: tests/bench/kspan_bench.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
@@ -75,10 +87,18 @@ $(BUILD)/bin/kspanctl: userspace/kspanctl/kspanctl.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(LIB_SRC)
 
-# Host unit tests run under ASan and UBSan.
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) | harness
+$(BUILD)/bin/spanagent: $(AGENT_MAIN) $(AGENT_SRC) $(AGENT_HDR) $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -o $@ $< $(LIB_SRC)
+	$(CC) $(USER_CFLAGS) -o $@ $(AGENT_MAIN) $(AGENT_SRC) $(LIB_SRC) $(AGENT_LIBS)
+
+$(BUILD)/bin/checkout: userspace/examples/checkout.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(LIB_SRC)
+
+# Host unit tests run under ASan and UBSan.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) $(AGENT_SRC) $(AGENT_HDR) | harness
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -o $@ $< $(LIB_SRC) $(AGENT_SRC) $(AGENT_LIBS)
 
 $(BUILD)/tests/guest/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(LIB_SRC) $(LIB_HDR) | harness
 	@mkdir -p $(dir $@)

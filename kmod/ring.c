@@ -607,25 +607,6 @@ u64 kspan_ring_advance_consumer(struct kspan_ring *ring)
 	return pos - view;
 }
 
-/**
- * kspan_ring_attach_consumer - a new consumer takes over the ring
- * @ring: the ring
- *
- * Called with kspan_dev.consumer_lock held. Applies what the previous
- * consumer released but did not report, so that the new one starts at a
- * settled position, and forgets the old read_pos: a consumer that never
- * writes one (ABI 1.0) reads from consumer_pos.
- */
-void kspan_ring_attach_consumer(struct kspan_ring *ring)
-{
-	lockdep_assert_held(&kspan_dev.consumer_lock);
-	kspan_ring_advance_consumer(ring);
-	WRITE_ONCE(ring->cons_page->read_pos, 0);
-	ring->read_view = ring->cons_view;
-	ring->bad_cons.seen = false;
-	ring->bad_read.seen = false;
-}
-
 /*
  * Consumer path: the reader position, the larger of the view and read_pos,
  * on a record boundary the module found itself: read_pos is walked to,
@@ -650,6 +631,36 @@ static u64 kspan_ring_reader_pos(struct kspan_ring *ring, u64 rd, u64 prod)
 		ring->read_view = kspan_ring_walk(ring, ring->read_view, rd, NULL, NULL);
 	}
 	return ring->read_view;
+}
+
+/**
+ * kspan_ring_attach_consumer - a new consumer takes over the ring
+ * @ring: the ring
+ *
+ * Called with kspan_dev.consumer_lock held. Applies what the previous
+ * consumer released but did not report, so that the new one starts at a
+ * settled position, publishes how far the previous one had read (what the
+ * new one will read again), and forgets the old read_pos: a consumer that
+ * never writes one (ABI 1.0) reads from consumer_pos.
+ */
+void kspan_ring_attach_consumer(struct kspan_ring *ring)
+{
+	u64 prod, prev;
+
+	lockdep_assert_held(&kspan_dev.consumer_lock);
+	kspan_ring_advance_consumer(ring);
+	/*
+	 * A: producer_pos before the records the walk reads. The old read_pos
+	 * needs no ordering against it (C does in readable()): its writer is
+	 * gone, the file that mapped it released before this attach.
+	 */
+	prod = smp_load_acquire(&ring->prod_page->producer_pos);
+	prev = kspan_ring_reader_pos(ring, READ_ONCE(ring->cons_page->read_pos), prod);
+	WRITE_ONCE(ring->prod_page->prev_read_pos, prev);
+	WRITE_ONCE(ring->cons_page->read_pos, 0);
+	ring->read_view = ring->cons_view;
+	ring->bad_cons.seen = false;
+	ring->bad_read.seen = false;
 }
 
 /**

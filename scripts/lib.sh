@@ -3,7 +3,9 @@
 # Sourced, never executed.
 
 KSPAN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-KSPAN_CACHE=${KSPAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kspan}
+export KSPAN_CACHE=${KSPAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kspan}
+# The Node test helpers' packages (scripts/setup installs them).
+export NODE_PATH="$KSPAN_CACHE/node/node_modules"
 KSPAN_FLAVOURS="6.1 6.12 6.12-rt debug kcsan"
 
 # Debian source package the debug kernel and the harness come from.

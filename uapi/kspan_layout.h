@@ -65,9 +65,10 @@ KSPAN_PIN(kspan_producer_opts, timeout_ns, 8);
 
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_consumer_page) == 16);
 KSPAN_PIN(kspan_consumer_page, read_pos, 8);
-KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_producer_page) == 24);
+KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_producer_page) == 32);
 KSPAN_PIN(kspan_producer_page, consumer_pos, 8);
 KSPAN_PIN(kspan_producer_page, lost, 16);
+KSPAN_PIN(kspan_producer_page, prev_read_pos, 24);
 
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_ring_info) == 64);
 KSPAN_PIN(kspan_ring_info, record_max, 4);

@@ -233,6 +233,50 @@ TEST_F(cons, poll_wakes_on_a_new_span)
  * At-least-once consumers read, then release much later: having read
  * everything and released nothing, poll sleeps until a new span arrives.
  */
+/*
+ * A new consumer learns how far the previous one had read (ABI 1.2): the
+ * records it will read again, maybe forwarded already.
+ */
+TEST_F(cons, new_consumer_sees_what_the_previous_one_read)
+{
+	struct kspan_consumer c;
+	uint64_t released, read_to;
+	int i;
+
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+	EXPECT_EQ(c.rings[0].read_pos, c.rings[0].prod->prev_read_pos);
+	EXPECT_EQ(c.rings[0].read_pos, c.rings[0].reread_end);
+	for (i = 0; i < 6; i++)
+		ASSERT_EQ(0, put(self->fd, i));
+	/* Release two, read four, mark them read, then go away. */
+	for (i = 0; i < 2; i++)
+		ASSERT_NE(NULL, kspan_consumer_next(&c, 0));
+	released = c.rings[0].read_pos;
+	ASSERT_EQ(0, kspan_consumer_release(&c, 0, released));
+	for (i = 0; i < 2; i++)
+		ASSERT_NE(NULL, kspan_consumer_next(&c, 0));
+	read_to = c.rings[0].read_pos;
+	kspan_consumer_mark_read(&c, 0);
+	kspan_consumer_close(&c);
+
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+	EXPECT_EQ(released, c.rings[0].read_pos);
+	EXPECT_EQ(read_to, c.rings[0].prod->prev_read_pos);
+	EXPECT_EQ(read_to, c.rings[0].reread_end);
+	/* Its own read_pos starts afresh. */
+	EXPECT_EQ(0u, c.rings[0].cons->read_pos);
+	/* A consumer that read nothing leaves nothing to read again. */
+	kspan_consumer_close(&c);
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+	EXPECT_EQ(released, c.rings[0].prod->prev_read_pos);
+	/* A garbage read_pos left behind is not believed. */
+	c.rings[0].cons->read_pos = released + 3;
+	kspan_consumer_close(&c);
+	ASSERT_EQ(0, kspan_consumer_open(&c));
+	EXPECT_EQ(released, c.rings[0].prod->prev_read_pos);
+	kspan_consumer_close(&c);
+}
+
 TEST_F(cons, read_but_unreleased_records_do_not_wake_poll)
 {
 	struct kspan_consumer c;

@@ -74,7 +74,7 @@ TEST_F(loaded, version_ioctl_matches_modinfo)
 
 	EXPECT_EQ(KSPAN_ABI_MAJOR, ver.abi_major);
 	EXPECT_EQ(KSPAN_ABI_MINOR, ver.abi_minor);
-	EXPECT_EQ(0, kspan_abi_check(&ver));
+	EXPECT_EQ(0, kspan_abi_check(&ver, KSPAN_ABI_MINOR));
 	ASSERT_GT(sizeof(ver.module_version),
 		  strnlen(ver.module_version, sizeof(ver.module_version)));
 

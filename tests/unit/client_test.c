@@ -26,14 +26,24 @@ TEST(abi_same_version_is_compatible)
 {
 	struct kspan_version ver = make_version(KSPAN_ABI_MAJOR, KSPAN_ABI_MINOR, "x");
 
-	EXPECT_EQ(0, kspan_abi_check(&ver));
+	EXPECT_EQ(0, kspan_abi_check(&ver, KSPAN_ABI_MINOR));
+}
+
+/* A caller asks for the minor whose features it needs, no more. */
+TEST(abi_older_minor_is_enough_for_what_it_has)
+{
+	struct kspan_version ver = make_version(KSPAN_ABI_MAJOR, 1, "x");
+
+	EXPECT_EQ(0, kspan_abi_check(&ver, 0));
+	EXPECT_EQ(0, kspan_abi_check(&ver, 1));
+	EXPECT_EQ(-EPROTO, kspan_abi_check(&ver, 2));
 }
 
 TEST(abi_newer_minor_is_compatible)
 {
 	struct kspan_version ver = make_version(KSPAN_ABI_MAJOR, KSPAN_ABI_MINOR + 1, "x");
 
-	EXPECT_EQ(0, kspan_abi_check(&ver));
+	EXPECT_EQ(0, kspan_abi_check(&ver, KSPAN_ABI_MINOR));
 }
 
 TEST(abi_other_major_is_incompatible)
@@ -41,8 +51,8 @@ TEST(abi_other_major_is_incompatible)
 	struct kspan_version older = make_version(KSPAN_ABI_MAJOR - 1, 99, "x");
 	struct kspan_version newer = make_version(KSPAN_ABI_MAJOR + 1, 0, "x");
 
-	EXPECT_EQ(-EPROTO, kspan_abi_check(&older));
-	EXPECT_EQ(-EPROTO, kspan_abi_check(&newer));
+	EXPECT_EQ(-EPROTO, kspan_abi_check(&older, 0));
+	EXPECT_EQ(-EPROTO, kspan_abi_check(&newer, 0));
 }
 
 TEST(format_names_module_and_abi)

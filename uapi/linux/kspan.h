@@ -24,9 +24,10 @@
  *
  * Minor 1: kspan_consumer_page.read_pos; kspan_stats.dropped_busy; a timed
  * wait interrupted by a signal fails with -EINTR (never restarted).
+ * Minor 2: kspan_producer_page.prev_read_pos.
  */
 #define KSPAN_ABI_MAJOR		1
-#define KSPAN_ABI_MINOR		1
+#define KSPAN_ABI_MINOR		2
 
 #define KSPAN_VERSION_LEN	32
 
@@ -322,11 +323,18 @@ struct kspan_consumer_page {
  * @consumer_pos: the module's own view of the consumer position
  * @lost: spans dropped on this ring, every reason (the sum of the
  *	ring's dropped_* counters)
+ * @prev_read_pos: (ABI 1.2) set at attach: how far the previous consumer
+ *	had read, as it reported in read_pos and the module walked it; records
+ *	between consumer_pos (at attach) and it were read but never released,
+ *	so a consumer that forwards records may have forwarded them already
+ *	(duplicates). A lower bound: a consumer that never stored read_pos
+ *	reports nothing. Equal to consumer_pos at attach when there are none.
  */
 struct kspan_producer_page {
 	__u64 producer_pos;
 	__u64 consumer_pos;
 	__u64 lost;
+	__u64 prev_read_pos;
 };
 
 /**

@@ -37,7 +37,7 @@ static int cmd_version(void)
 	}
 	kspan_version_format(&ver, text, sizeof(text));
 	printf("%s\n", text);
-	if (kspan_abi_check(&ver)) {
+	if (kspan_abi_check(&ver, 0)) {
 		fprintf(stderr, "kspanctl: built for ABI %u.%u, incompatible with the module\n",
 			KSPAN_ABI_MAJOR, KSPAN_ABI_MINOR);
 		return 1;

@@ -35,16 +35,11 @@ int kspan_get_version(int fd, struct kspan_version *ver)
 	return 0;
 }
 
-int kspan_abi_check(const struct kspan_version *ver)
+int kspan_abi_check(const struct kspan_version *ver, unsigned int min_minor)
 {
-	/* A variable, not the macro: while the minor is 0 the compiler would
-	 * call the comparison always false.
-	 */
-	const unsigned int our_minor = KSPAN_ABI_MINOR;
-
 	if (ver->abi_major != KSPAN_ABI_MAJOR)
 		return -EPROTO;
-	if (ver->abi_minor < our_minor)
+	if (ver->abi_minor < min_minor)
 		return -EPROTO;
 	return 0;
 }

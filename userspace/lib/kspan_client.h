@@ -18,9 +18,10 @@ int kspan_open(int flags);
 int kspan_get_version(int fd, struct kspan_version *ver);
 
 /* 0 when a module reporting ver speaks the ABI this program was built
- * against (same major, minor at least ours); -EPROTO otherwise.
+ * against (same major) with at least the features of minor @min_minor
+ * that the caller needs; -EPROTO otherwise.
  */
-int kspan_abi_check(const struct kspan_version *ver);
+int kspan_abi_check(const struct kspan_version *ver, unsigned int min_minor);
 
 /* "module 0.1.0, ABI 1.0" into buf (always NUL-terminated); the module's
  * string is bounded even when the kernel's copy lacks its NUL. Returns the

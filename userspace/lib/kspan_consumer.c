@@ -52,11 +52,19 @@ static int map_ring(struct kspan_consumer *c, unsigned int i)
 	r->data = (const uint8_t *)p + (c->info.data_off - c->info.producer_off);
 	/* Resume where the previous consumer left off. */
 	r->read_pos = __atomic_load_n(&r->prod->consumer_pos, __ATOMIC_ACQUIRE);
+	r->reread_end = r->read_pos;
+	if (c->abi_minor >= 2) {
+		uint64_t prev = r->prod->prev_read_pos;
+
+		if (prev > r->read_pos)
+			r->reread_end = prev;
+	}
 	return 0;
 }
 
 int kspan_consumer_open(struct kspan_consumer *c)
 {
+	struct kspan_version ver;
 	unsigned int i;
 	int ret;
 
@@ -64,6 +72,12 @@ int kspan_consumer_open(struct kspan_consumer *c)
 	c->fd = kspan_open(O_RDWR | O_NONBLOCK);
 	if (c->fd < 0)
 		return c->fd;
+	ret = kspan_get_version(c->fd, &ver);
+	if (!ret)
+		ret = kspan_abi_check(&ver, 1);
+	if (ret)
+		goto err;
+	c->abi_minor = ver.abi_minor;
 	if (ioctl(c->fd, KSPAN_IOC_CONSUMER_ATTACH) ||
 	    ioctl(c->fd, KSPAN_IOC_RING_INFO, &c->info)) {
 		ret = -errno;

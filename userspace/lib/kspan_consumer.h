@@ -19,18 +19,26 @@ struct kspan_cring {
 	const struct kspan_producer_page *prod;
 	const uint8_t *data;			/* data_size bytes, twice */
 	uint64_t read_pos;			/* next record to read */
+	/*
+	 * Up to here, records were read by the previous consumer but not
+	 * released (ABI 1.2): reading them again may duplicate them.
+	 */
+	uint64_t reread_end;
 	void *ro_map;
 	size_t ro_len;
 };
 
 struct kspan_consumer {
 	int fd;
+	unsigned int abi_minor;			/* the module's */
 	struct kspan_ring_info info;
 	struct kspan_cring *rings;		/* info.nr_rings; unmapped: NULL cons */
 };
 
 /* Opens the device (O_NONBLOCK | O_CLOEXEC), attaches, maps the rings.
- * Reading starts where the previous consumer released. Returns 0 or -errno.
+ * Reading starts where the previous consumer released. Needs ABI 1.1 (a
+ * read position apart from the release position). Returns 0, -EPROTO for
+ * a module of another ABI, or -errno.
  */
 int kspan_consumer_open(struct kspan_consumer *c);
 void kspan_consumer_close(struct kspan_consumer *c);

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * utf8: the module does not check that names, keys and string values are
+ * UTF-8, and an OTLP receiver refuses a whole request over one invalid
+ * protobuf string. Strings are repaired as they are encoded: each maximal
+ * invalid subpart becomes U+FFFD (the Unicode "substitution of maximal
+ * subparts" practice, as WHATWG's decoder does).
+ */
+#ifndef SPANAGENT_UTF8_H
+#define SPANAGENT_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbuf.h"
+
+/*
+ * Length of the valid sequence at @s (1..4, @n > 0), or 0 when it is not
+ * valid; then *bad is the length of its maximal invalid subpart (>= 1).
+ */
+size_t utf8_seq(const uint8_t *s, size_t n, size_t *bad);
+
+/* U+FFFD in UTF-8. */
+extern const uint8_t utf8_replacement[3];
+
+/* Bytes at the start of @s that are valid UTF-8 (== @n when all are). */
+size_t utf8_valid_prefix(const uint8_t *s, size_t n);
+
+/* Length of @s once repaired, and how many replacements that takes. */
+size_t utf8_repaired_len(const uint8_t *s, size_t n, unsigned int *repairs);
+
+/* Appends @s to @b, repaired; returns the number of replacements. */
+unsigned int utf8_append_repaired(struct sbuf *b, const uint8_t *s, size_t n);
+
+#endif /* SPANAGENT_UTF8_H */
