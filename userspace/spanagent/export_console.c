@@ -120,7 +120,7 @@ static void put_span(struct agent *a, struct sbuf *o, const struct otlp_batch *b
 		put_fmt(o, "  %s", kinds[sp->kind]);
 	if (sp->status < 3 && sp->status)
 		put_fmt(o, "  %s", statuses[sp->status]);
-	if (!depth && cs->parent[i] < 0 && memcmp(sp->parent_span_id, "\0\0\0\0\0\0\0\0", 8)) {
+	if (!depth && cs->parent[i] < 0 && otlp_has_parent(sp)) {
 		sbuf_adds(o, "  (parent ");
 		put_hex(o, sp->parent_span_id, 8);
 		sbuf_adds(o, " elsewhere)");

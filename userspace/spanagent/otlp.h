@@ -80,6 +80,17 @@ int otlp_encode_pb(struct sbuf *out, const struct otlp_host *host,
 int otlp_encode_json(struct sbuf *out, const struct otlp_host *host,
 		     const struct otlp_batch *batch, struct otlp_stats *st);
 
+/* Whether a span names a parent (an all-zero parent_span_id: a root). */
+static inline int otlp_has_parent(const struct kspan_span *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sp->parent_span_id); i++)
+		if (sp->parent_span_id[i])
+			return 1;
+	return 0;
+}
+
 /* The service.name attribute of a span, if it has one; else -1. */
 int otlp_service_attr(const struct kspan_span_view *v);
 

@@ -189,14 +189,6 @@ static void attr(struct enc *e, const struct kspan_attr_view *a)
 	sbuf_adds(e->b, "}}");
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	while (n--)
-		if (*p++)
-			return 0;
-	return 1;
-}
-
 static void span(struct enc *e, const struct otlp_span *s)
 {
 	const struct kspan_span *sp = s->v.span;
@@ -208,7 +200,7 @@ static void span(struct enc *e, const struct otlp_span *s)
 	jhex(e, sp->trace_id, sizeof(sp->trace_id));
 	sbuf_adds(e->b, ",\"spanId\":");
 	jhex(e, sp->span_id, sizeof(sp->span_id));
-	if (!all_zero(sp->parent_span_id, sizeof(sp->parent_span_id))) {
+	if (otlp_has_parent(sp)) {
 		sbuf_adds(e->b, ",\"parentSpanId\":");
 		jhex(e, sp->parent_span_id, sizeof(sp->parent_span_id));
 	}

@@ -98,14 +98,6 @@ static void attr(struct enc *e, const struct kspan_attr_view *a)
 	pb_end(e->b, kv);
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	while (n--)
-		if (*p++)
-			return 0;
-	return 1;
-}
-
 static void span(struct enc *e, const struct otlp_span *s)
 {
 	const struct kspan_span *sp = s->v.span;
@@ -116,7 +108,7 @@ static void span(struct enc *e, const struct otlp_span *s)
 
 	pb_bytes(e->b, SPAN_TRACE_ID, sp->trace_id, sizeof(sp->trace_id));
 	pb_bytes(e->b, SPAN_SPAN_ID, sp->span_id, sizeof(sp->span_id));
-	if (!all_zero(sp->parent_span_id, sizeof(sp->parent_span_id)))
+	if (otlp_has_parent(sp))
 		pb_bytes(e->b, SPAN_PARENT_SPAN_ID, sp->parent_span_id,
 			 sizeof(sp->parent_span_id));
 	pb_string(e->b, SPAN_NAME, s->v.name, s->v.name_len, &e->st->utf8_repairs);
