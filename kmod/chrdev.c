@@ -41,6 +41,18 @@ static long kspan_unlocked_ioctl(struct file *file, unsigned int cmd,
 {
 	void __user *uarg = (void __user *)arg;
 
+	/* A corrupt submission ring fails every later producer call. */
+	switch (cmd) {
+	case KSPAN_IOC_SUBMIT:
+	case KSPAN_IOC_SUBMIT_BATCH:
+	case KSPAN_IOC_SET_PRODUCER_OPTS:
+	case KSPAN_IOC_SETUP_SUBMIT_RING:
+	case KSPAN_IOC_FLUSH:
+		if (kspan_sring_broken(file))
+			return -EBADMSG;
+		break;
+	}
+
 	switch (cmd) {
 	case KSPAN_IOC_VERSION:
 		return kspan_ioctl_version(uarg);
@@ -50,6 +62,10 @@ static long kspan_unlocked_ioctl(struct file *file, unsigned int cmd,
 		return kspan_ioctl_submit_batch(file, uarg);
 	case KSPAN_IOC_SET_PRODUCER_OPTS:
 		return kspan_ioctl_producer_opts(file, uarg);
+	case KSPAN_IOC_SETUP_SUBMIT_RING:
+		return kspan_ioctl_setup_submit_ring(file, uarg);
+	case KSPAN_IOC_FLUSH:
+		return kspan_ioctl_flush(file, arg);
 	case KSPAN_IOC_CONSUMER_ATTACH:
 		return kspan_ioctl_consumer_attach(file);
 	case KSPAN_IOC_RING_INFO:
@@ -67,8 +83,8 @@ static long kspan_unlocked_ioctl(struct file *file, unsigned int cmd,
 static long kspan_compat_ioctl(struct file *file, unsigned int cmd,
 			       unsigned long arg)
 {
-	/* The one by-value argument must not be mangled as a pointer. */
-	if (cmd == KSPAN_IOC_RELEASE)
+	/* By-value arguments must not be mangled as pointers. */
+	if (cmd == KSPAN_IOC_RELEASE || cmd == KSPAN_IOC_FLUSH)
 		return kspan_unlocked_ioctl(file, cmd, arg);
 	return compat_ptr_ioctl(file, cmd, arg);
 }
@@ -95,9 +111,28 @@ static int kspan_release(struct inode *inode, struct file *file)
 
 	if (kf->consumer)
 		kspan_consumer_detach(file);
+	kspan_sring_release(kf);
 	kspan_file_release_producer(kf);
 	kfree(kf);
 	return 0;
+}
+
+/* The consumer's rings, or a producer's submission ring. */
+static int kspan_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if ((u64)vma->vm_pgoff >= KSPAN_MMAP_SUBMIT_OFF >> PAGE_SHIFT)
+		return kspan_sring_mmap(file, vma);
+	return kspan_consumer_mmap(file, vma);
+}
+
+/* The consumer waits for records, a producer for submission ring space. */
+static __poll_t kspan_poll(struct file *file, struct poll_table_struct *pt)
+{
+	struct kspan_file *kf = file->private_data;
+
+	if (READ_ONCE(kf->consumer))
+		return kspan_consumer_poll(file, pt);
+	return kspan_sring_poll(file, pt);
 }
 
 /* .owner pins the module while a file is open: rmmod then fails cleanly. */
@@ -107,8 +142,8 @@ static const struct file_operations kspan_fops = {
 	.release	= kspan_release,
 	.unlocked_ioctl	= kspan_unlocked_ioctl,
 	.compat_ioctl	= kspan_compat_ioctl,
-	.mmap		= kspan_consumer_mmap,
-	.poll		= kspan_consumer_poll,
+	.mmap		= kspan_mmap,
+	.poll		= kspan_poll,
 	.llseek		= noop_llseek,
 };
 

@@ -20,6 +20,16 @@ static inline void kspan_vm_flags_clear(struct vm_area_struct *vma,
 #endif
 }
 
+static inline void kspan_vm_flags_set(struct vm_area_struct *vma,
+				      vm_flags_t flags)
+{
+#ifdef KSPAN_HAVE_VM_FLAGS_CLEAR
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
 /* The devnode callbacks take a const device since 6.2. */
 #ifdef KSPAN_HAVE_CONST_DEVNODE
 #define KSPAN_DEVNODE_CONST const

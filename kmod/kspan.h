@@ -20,6 +20,7 @@
 #include <uapi/kspan_check.h>
 
 struct file;
+struct kspan_sring;
 struct poll_table_struct;
 struct vm_area_struct;
 
@@ -207,6 +208,8 @@ struct kspan_file {
 	 */
 	struct mutex copy_lock;	/* @copy_buf */
 	void *copy_buf;
+	/* The submission ring, set up at most once (submit_ring.c). */
+	struct kspan_sring *sring;
 };
 
 void kspan_file_release_producer(struct kspan_file *kf);
@@ -215,6 +218,18 @@ void kspan_file_release_producer(struct kspan_file *kf);
 long kspan_ioctl_submit(struct file *file, void __user *uarg);
 long kspan_ioctl_submit_batch(struct file *file, void __user *uarg);
 long kspan_ioctl_producer_opts(struct file *file, void __user *uarg);
+unsigned long kspan_deadline(struct file *file);
+int kspan_wait_for_room(struct kspan_ring *ring, u32 len, long timeout);
+
+/* submit_ring.c */
+long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg);
+long kspan_ioctl_flush(struct file *file, unsigned long flags);
+bool kspan_sring_broken(struct file *file);
+int kspan_sring_mmap(struct file *file, struct vm_area_struct *vma);
+__poll_t kspan_sring_poll(struct file *file, struct poll_table_struct *pt);
+void kspan_sring_release(struct kspan_file *kf);
+void kspan_sring_space_freed(void);
+void kspan_sring_exit(void);
 
 /* consumer.c */
 long kspan_ioctl_consumer_attach(struct file *file);

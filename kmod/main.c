@@ -167,6 +167,7 @@ static void __exit kspan_exit(void)
 {
 	/* Open files pin the module: no producer or consumer is left. */
 	kspan_chrdev_unregister();
+	kspan_sring_exit();
 	kspan_debugfs_exit();
 	kspan_rings_free();
 }

@@ -122,7 +122,7 @@ static long kspan_check_copied(const void *rec, u64 have, u64 room)
  * shows a producer that is waiting now; a condition that holds at once
  * does not count.
  */
-static int kspan_wait_for_room(struct kspan_ring *ring, u32 len, long timeout)
+int kspan_wait_for_room(struct kspan_ring *ring, u32 len, long timeout)
 {
 	DEFINE_WAIT(wait);
 	int ret = 0;
@@ -208,7 +208,7 @@ static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 	}
 }
 
-static unsigned long kspan_deadline(struct file *file)
+unsigned long kspan_deadline(struct file *file)
 {
 	struct kspan_file *kf = file->private_data;
 	u64 timeout_ns = READ_ONCE(kf->timeout_ns);

@@ -604,6 +604,8 @@ u64 kspan_ring_advance_consumer(struct kspan_ring *ring)
 		atomic64_inc(&ring->stats.wakeups);
 		wake_up_all(&ring->space_wq);
 	}
+	/* Submission rings that could not move their records try again. */
+	kspan_sring_space_freed();
 	return pos - view;
 }
 

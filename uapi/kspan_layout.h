@@ -63,6 +63,19 @@ KSPAN_PIN(kspan_submit_batch, __reserved, 24);
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_producer_opts) == 32);
 KSPAN_PIN(kspan_producer_opts, timeout_ns, 8);
 
+KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_submit_setup) == 48);
+KSPAN_PIN(kspan_submit_setup, flags, 4);
+KSPAN_PIN(kspan_submit_setup, mmap_offset, 8);
+KSPAN_PIN(kspan_submit_setup, page_size, 16);
+KSPAN_PIN(kspan_submit_setup, record_max, 24);
+KSPAN_PIN(kspan_submit_setup, __reserved, 32);
+KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_submit_head) == 64);
+KSPAN_PIN(kspan_submit_head, moved, 8);
+KSPAN_PIN(kspan_submit_head, rejected, 16);
+KSPAN_PIN(kspan_submit_head, corrupt, 24);
+KSPAN_PIN(kspan_submit_head, __reserved, 32);
+KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_submit_tail) == 8);
+
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_consumer_page) == 16);
 KSPAN_PIN(kspan_consumer_page, read_pos, 8);
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_producer_page) == 32);

@@ -25,9 +25,10 @@
  * Minor 1: kspan_consumer_page.read_pos; kspan_stats.dropped_busy; a timed
  * wait interrupted by a signal fails with -EINTR (never restarted).
  * Minor 2: kspan_producer_page.prev_read_pos.
+ * Minor 3: submission rings (KSPAN_IOC_SETUP_SUBMIT_RING, KSPAN_IOC_FLUSH).
  */
 #define KSPAN_ABI_MAJOR		1
-#define KSPAN_ABI_MINOR		2
+#define KSPAN_ABI_MINOR		3
 
 #define KSPAN_VERSION_LEN	32
 
@@ -256,6 +257,107 @@ struct kspan_producer_opts {
 };
 
 /*
+ * Submission rings (ABI 1.3)
+ * ==========================
+ *
+ * A producer file may set up one submission ring, and then hand the module
+ * records without a system call: it writes them into the ring's data and
+ * moves the ring's tail. The module moves them into the per-CPU rings
+ * (1) on KSPAN_IOC_FLUSH, (2) from a kernel worker every flush_interval_ms
+ * (module parameter), and (3) when the file is released, also when its
+ * process was killed: what was written before the tail moved is not lost.
+ * A file has at most one submission ring, and a ring one writer: a thread
+ * (libkspan gives each thread a file of its own).
+ *
+ * The ring is mapped at KSPAN_MMAP_SUBMIT_OFF (setup tells the offset):
+ *
+ *	+0		head page, struct kspan_submit_head, read-only: mapped
+ *			alone, exactly one page, never writable
+ *	+page_size	tail page, struct kspan_submit_tail, read-write
+ *	+2*page_size	data, size bytes, read-write, mapped twice back to
+ *			back, so a record that wraps is contiguous
+ *
+ * The tail page and the data may be mapped with one mmap. Mappings are not
+ * inherited by fork() children, and never executable.
+ *
+ * The producer writes a record (the format of KSPAN_IOC_SUBMIT: header
+ * flags zero, each record padded to KSPAN_RECORD_ALIGN) at offset
+ * tail % size, then stores the new tail with release ordering. A record of
+ * total (padded) length t fits when tail + t - head <= size, head loaded
+ * with acquire ordering: the module has copied out every record before it.
+ *
+ * The ring is shared memory the module does not trust: it copies each
+ * record out before it checks it. A record that is whole but invalid is
+ * refused and counted (rejected); the module goes on past it. A tail that
+ * is misaligned, behind head or more than size ahead of it, or a record
+ * length that cannot be right (shorter than a span, longer than
+ * record_max, past the tail) makes the ring corrupt: the module takes
+ * nothing more from it, counts it, and every later producer call on the
+ * file fails with -EBADMSG (poll reports EPOLLERR).
+ *
+ * The module never waits for space in a per-CPU ring on the producer's
+ * behalf, but in KSPAN_IOC_FLUSH with KSPAN_FLUSH_WAIT: records it cannot
+ * move stay in the submission ring, which fills, and the producer feels the
+ * backpressure there. poll reports EPOLLOUT while at least
+ * min(record_max, size) bytes are free. Records moved are stamped with the
+ * identity of the thread that set the ring up (and, as submit time, when
+ * they were moved), whoever wrote them: a ring written by other threads is
+ * the application's own choice.
+ */
+#define KSPAN_SUBMIT_RING_MIN	4096U
+#define KSPAN_SUBMIT_RING_MAX	(16U << 20)
+#define KSPAN_MMAP_SUBMIT_OFF	_BITULL(46)
+
+/**
+ * struct kspan_submit_setup - argument of KSPAN_IOC_SETUP_SUBMIT_RING
+ * @size: bytes of data, a power of two from the larger of
+ *	KSPAN_SUBMIT_RING_MIN and the page size to KSPAN_SUBMIT_RING_MAX
+ * @flags: zero
+ * @mmap_offset: out: where the head page is mapped (KSPAN_MMAP_SUBMIT_OFF)
+ * @page_size: out: the kernel's page size
+ * @record_max: out: longest record accepted, in bytes
+ * @__reserved0: zero
+ * @__reserved: zero
+ */
+struct kspan_submit_setup {
+	__u32 size;
+	__u32 flags;
+	__u64 mmap_offset;
+	__u64 page_size;
+	__u32 record_max;
+	__u32 __reserved0;
+	__u64 __reserved[2];
+};
+
+/**
+ * struct kspan_submit_head - written by the module, read-only to the producer
+ * @head: the module has copied out the records before it (acquire it
+ *	before reusing their space)
+ * @moved: records moved into the per-CPU rings
+ * @rejected: records refused as invalid (and skipped)
+ * @corrupt: 1 once the ring was found corrupt: nothing more is taken
+ * @__reserved: zero
+ */
+struct kspan_submit_head {
+	__u64 head;
+	__u64 moved;
+	__u64 rejected;
+	__u64 corrupt;
+	__u64 __reserved[4];
+};
+
+/**
+ * struct kspan_submit_tail - written by the producer
+ * @tail: records before it are written (store it with release ordering)
+ */
+struct kspan_submit_tail {
+	__u64 tail;
+};
+
+/* KSPAN_IOC_FLUSH: wait until everything the ring held has moved. */
+#define KSPAN_FLUSH_WAIT	0x1U
+
+/*
  * Consumer
  * ========
  *
@@ -458,6 +560,17 @@ struct kspan_stats_query {
 #define KSPAN_IOC_SUBMIT	_IOW(KSPAN_IOC_MAGIC, 0x01, struct kspan_record_header)
 #define KSPAN_IOC_SUBMIT_BATCH	_IOWR(KSPAN_IOC_MAGIC, 0x02, struct kspan_submit_batch)
 #define KSPAN_IOC_SET_PRODUCER_OPTS _IOW(KSPAN_IOC_MAGIC, 0x03, struct kspan_producer_opts)
+#define KSPAN_IOC_SETUP_SUBMIT_RING _IOWR(KSPAN_IOC_MAGIC, 0x04, struct kspan_submit_setup)
+/*
+ * Argument: KSPAN_FLUSH_* flags, by value. Moves what the submission ring
+ * holds into the per-CPU rings. Returns 0 once everything it held when
+ * the call started has moved; -EAGAIN when a per-CPU ring was full and
+ * the call may not wait (no KSPAN_FLUSH_WAIT, O_NONBLOCK, or a policy
+ * other than KSPAN_FULL_BLOCK); -ETIMEDOUT or -EINTR as a blocking submit
+ * (struct kspan_producer_opts); -EBADMSG when the ring is corrupt;
+ * -ENXIO when the file has no submission ring.
+ */
+#define KSPAN_IOC_FLUSH		_IO(KSPAN_IOC_MAGIC, 0x05)
 #define KSPAN_IOC_CONSUMER_ATTACH _IO(KSPAN_IOC_MAGIC, 0x10)
 #define KSPAN_IOC_RING_INFO	_IOR(KSPAN_IOC_MAGIC, 0x11, struct kspan_ring_info)
 /* Argument: a ring index or KSPAN_RELEASE_ALL, by value. */
