@@ -33,6 +33,12 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 LIB_SRC := $(wildcard userspace/lib/*.c)
 LIB_HDR := $(wildcard userspace/lib/*.h) uapi/linux/kspan.h
+# libkspan, the producer library: its own files and the shared helpers it uses.
+LIBKSPAN_SRC := $(wildcard userspace/lib/libkspan/*.c)
+LIBKSPAN_ALL := $(LIBKSPAN_SRC) userspace/lib/kspan_client.c userspace/lib/kspan_record.c \
+		userspace/lib/kspan_sring.c
+LIBKSPAN_HDR := userspace/lib/libkspan.h $(wildcard userspace/lib/libkspan/*.h) $(LIB_HDR)
+LIBKSPAN_VERSION := 1.0.0
 AGENT_MAIN := userspace/spanagent/main.c
 AGENT_SRC := $(filter-out $(AGENT_MAIN),$(wildcard userspace/spanagent/*.c))
 AGENT_HDR := $(wildcard userspace/spanagent/*.h)
@@ -40,7 +46,10 @@ AGENT_LIBS := -lcurl -lz -lm -lmicrohttpd
 UNIT_SRC := $(wildcard tests/unit/*.c)
 GUEST_SRC := $(wildcard tests/guest/*.c)
 
-USER_BINS := $(BUILD)/bin/kspanctl $(BUILD)/bin/spanagent $(BUILD)/bin/checkout
+USER_BINS := $(BUILD)/bin/kspanctl $(BUILD)/bin/spanagent $(BUILD)/bin/checkout \
+	     $(BUILD)/bin/request_sim
+LIBKSPAN := $(BUILD)/lib/libkspan.so.$(LIBKSPAN_VERSION) $(BUILD)/lib/libkspan.a \
+	    $(BUILD)/lib/pkgconfig/kspan.pc
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 GUEST_BINS := $(GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)
 
@@ -56,7 +65,40 @@ module:
 	@cp -rsf $(CURDIR)/tests/kmod $(MODDIR)/tests/
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MODDIR) W=1 KSPAN_TESTS=m modules
 
-user: $(USER_BINS)
+user: $(LIBKSPAN) $(USER_BINS)
+
+# libkspan: a shared library exporting only its API, a static one, and a
+# pkg-config file. Both are built from position-independent objects.
+LIBKSPAN_OBJ := $(LIBKSPAN_ALL:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/%.o: %.c $(LIBKSPAN_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -fPIC -fvisibility=hidden -pthread -c -o $@ $<
+
+$(BUILD)/lib/libkspan.so.$(LIBKSPAN_VERSION): $(LIBKSPAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -pthread -Wl,-soname,libkspan.so.1 -Wl,--no-undefined -o $@ $^
+	ln -sf libkspan.so.$(LIBKSPAN_VERSION) $(BUILD)/lib/libkspan.so.1
+	ln -sf libkspan.so.1 $(BUILD)/lib/libkspan.so
+
+$(BUILD)/lib/libkspan.a: $(LIBKSPAN_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/lib/pkgconfig/kspan.pc: userspace/lib/kspan.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(or $(PREFIX),/usr/local)|' -e 's|@VERSION@|$(LIBKSPAN_VERSION)|' $< > $@
+
+# The public header compiles alone as strict C99 and as C++.
+$(BUILD)/obj/libkspan-header.ok: userspace/lib/libkspan.h
+	@mkdir -p $(dir $@)
+	echo '#include "libkspan.h"' | $(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iuserspace/lib -x c -fsyntax-only -
+	echo '#include "libkspan.h"' | $(CXX) -std=c++11 -pedantic -Wall -Wextra -Werror -Iuserspace/lib -x c++ -fsyntax-only -
+	touch $@
+
+$(BUILD)/bin/request_sim: userspace/examples/request_sim.c $(BUILD)/lib/libkspan.so.$(LIBKSPAN_VERSION) $(BUILD)/obj/libkspan-header.ok
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -pthread -o $@ $< -L$(BUILD)/lib -lkspan -Wl,-rpath,'$$ORIGIN/../lib'
 
 # The stress suite at full scale: 2*10^6 records, 10^6 wake-up cycles.
 stress: module tests
@@ -96,13 +138,13 @@ $(BUILD)/bin/checkout: userspace/examples/checkout.c $(LIB_SRC) $(LIB_HDR)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(LIB_SRC)
 
 # Host unit tests run under ASan and UBSan.
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) $(AGENT_SRC) $(AGENT_HDR) | harness
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) $(AGENT_SRC) $(AGENT_HDR) $(LIBKSPAN_SRC) $(LIBKSPAN_HDR) | harness
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -o $@ $< $(LIB_SRC) $(AGENT_SRC) $(AGENT_LIBS)
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -pthread -o $@ $< $(LIB_SRC) $(AGENT_SRC) $(LIBKSPAN_SRC) $(AGENT_LIBS)
 
-$(BUILD)/tests/guest/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(LIB_SRC) $(LIB_HDR) | harness
+$(BUILD)/tests/guest/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(LIB_SRC) $(LIB_HDR) $(LIBKSPAN_SRC) $(LIBKSPAN_HDR) | harness
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -pthread -o $@ $< $(LIB_SRC)
+	$(CC) $(TEST_CFLAGS) -pthread -o $@ $< $(LIB_SRC) $(LIBKSPAN_SRC)
 
 .PHONY: harness
 harness:

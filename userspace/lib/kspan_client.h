@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR GPL-2.0 */
 /*
  * kspan_client: what every user-space part of kspan (tools, tests, the
  * agent) needs to talk to /dev/kspan.

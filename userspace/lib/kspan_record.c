@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: LGPL-2.1-or-later OR GPL-2.0
 /*
  * kspan_record: build and parse span records. The parser applies the
  * module's own rules (uapi/kspan_check.h), so what it accepts the module

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR GPL-2.0 */
 /*
  * kspan_record: build span records and parse them back, in the one format
  * of <linux/kspan.h>.

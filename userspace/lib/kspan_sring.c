@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: LGPL-2.1-or-later OR GPL-2.0
 /*
  * kspan_sring: writing a submission ring (see kspan_sring.h).
  */

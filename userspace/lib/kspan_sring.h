@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR GPL-2.0 */
 /*
  * kspan_sring: the producer's half of a submission ring (<linux/kspan.h>,
  * ABI 1.3): set it up on an open /dev/kspan file, map it, write records

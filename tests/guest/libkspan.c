@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest suite: libkspan against the module. The example program's nested
+ * spans arrive whole, with their parents and one identity per thread;
+ * recording a span makes no system call; a fork child records through
+ * rings of its own; try_submit reports a full ring and submit waits it out.
+ */
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "libkspan.h"
+#include "span_util.h"
+
+#define MAX_SPANS 1024
+
+struct got {
+	struct kspan_span s;
+	char name[64];
+};
+
+FIXTURE(lib) {
+	struct kspan_consumer c;
+	struct got spans[MAX_SPANS];
+	int n;
+};
+
+FIXTURE_SETUP(lib)
+{
+	ASSERT_EQ(0, kspan_reload("ring_size=65536 flush_interval_ms=20"));
+	ASSERT_EQ(0, kspan_consumer_open(&self->c));
+	self->n = 0;
+}
+
+FIXTURE_TEARDOWN(lib)
+{
+	/* This thread's ring holds the module too. */
+	kspan_thread_release();
+	kspan_consumer_close(&self->c);
+	EXPECT_EQ(0, module_unload("kspan"));
+}
+
+/* Reads spans from every ring until @want arrived or @ms passed. */
+static int collect(FIXTURE_DATA(lib) *self, int want, int ms)
+{
+	const struct kspan_record_header *h;
+	struct kspan_span_view v;
+	uint64_t end = mono_ns() + (uint64_t)ms * 1000000;
+	unsigned int i;
+
+	while (self->n < want && mono_ns() < end) {
+		for (i = 0; i < self->c.info.nr_rings; i++) {
+			while (self->c.rings[i].cons && (h = kspan_consumer_next(&self->c, i))) {
+				if (h->type != KSPAN_RECORD_SPAN || self->n == MAX_SPANS)
+					continue;
+				if (kspan_span_parse(h, h->len, &v))
+					return -1;
+				self->spans[self->n].s = *v.span;
+				snprintf(self->spans[self->n].name, sizeof(self->spans[0].name),
+					 "%.*s", (int)v.name_len, v.name);
+				self->n++;
+			}
+		}
+		kspan_consumer_release_all(&self->c);
+		if (self->n < want)
+			usleep(10000);
+	}
+	return self->n;
+}
+
+static const struct got *by_span_id(FIXTURE_DATA(lib) *self, const uint8_t id[8])
+{
+	int i;
+
+	for (i = 0; i < self->n; i++)
+		if (!memcmp(self->spans[i].s.span_id, id, 8))
+			return &self->spans[i];
+	return NULL;
+}
+
+static int run(const char *cmd)
+{
+	char path[PATH_MAX], line[PATH_MAX + 64];
+	ssize_t len = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	if (len < 0)
+		return -1;
+	path[len] = '\0';
+	/* build/tests/guest/libkspan -> build/bin/ */
+	*strrchr(path, '/') = '\0';
+	*strrchr(path, '/') = '\0';
+	*strrchr(path, '/') = '\0';
+	snprintf(line, sizeof(line), "%s/bin/%s > /dev/null", path, cmd);
+	return system(line);
+}
+
+TEST_F(lib, example_program_spans_arrive_nested_one_identity_per_thread)
+{
+	uint32_t tids[8];
+	int i, j, ntids = 0, servers = 0, per_tid[8] = { 0 };
+	const struct got *parent;
+
+	ASSERT_EQ(0, run("request_sim -t 4 -n 5"));
+	/* 4 threads x 5 requests x 5 spans. */
+	ASSERT_EQ(100, collect(self, 100, 5000));
+	for (i = 0; i < self->n; i++) {
+		const struct kspan_span *s = &self->spans[i].s;
+		static const uint8_t zero[8];
+
+		if (s->kind == KSPAN_KIND_SERVER) {
+			servers++;
+			EXPECT_STREQ("GET /cart/{id}", self->spans[i].name);
+		} else {
+			/* Every other span's parent arrived, in its trace. */
+			parent = by_span_id(self, s->parent_span_id);
+			ASSERT_NE(NULL, parent) TH_LOG("orphan %s", self->spans[i].name);
+			EXPECT_EQ(0, memcmp(parent->s.trace_id, s->trace_id, 16));
+			EXPECT_EQ(parent->s.id.tid, s->id.tid);
+			EXPECT_LE(parent->s.start_time_ns, s->start_time_ns);
+			EXPECT_GE(parent->s.end_time_ns, s->end_time_ns);
+		}
+		if (!strcmp(self->spans[i].name, "pool.acquire")) {
+			parent = by_span_id(self, s->parent_span_id);
+			ASSERT_NE(NULL, parent);
+			EXPECT_STREQ("SELECT cart_items", parent->name);
+		}
+		EXPECT_NE(0, memcmp(s->span_id, zero, 8));
+		for (j = 0; j < ntids && tids[j] != s->id.tid; j++)
+			;
+		if (j == ntids && ntids < 8)
+			tids[ntids++] = s->id.tid;
+		if (j < 8)
+			per_tid[j]++;
+	}
+	EXPECT_EQ(20, servers);
+	EXPECT_EQ(4, ntids);
+	for (j = 0; j < ntids; j++)
+		EXPECT_EQ(25, per_tid[j]);
+}
+
+/* Kills the process on any system call but those it may need to exit. */
+static int forbid_syscalls(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 2, 0),
+		/* A clocksource without vDSO support falls back to it. */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clock_gettime, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+TEST_F(lib, recording_a_span_makes_no_system_call)
+{
+	int status, i;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		kspan_span_t *s;
+
+		if (kspan_init() || forbid_syscalls())
+			_exit(2);
+		for (i = 0; i < 200; i++) {
+			s = kspan_span_start("hot", KSPAN_SPAN_KIND_INTERNAL);
+			kspan_span_set_int(s, "i", i);
+			kspan_span_end(s);
+			if (kspan_try_submit(s))
+				syscall(__NR_exit_group, 3);
+		}
+		/* Closing the file at exit moves them, if the worker did not. */
+		syscall(__NR_exit_group, 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("killed by signal %d: a system call was made",
+					       WTERMSIG(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(200, collect(self, 200, 5000));
+}
+
+TEST_F(lib, fork_child_records_through_rings_of_its_own)
+{
+	kspan_span_t *s;
+	int status, i, child = 0, parent = 0;
+	pid_t pid;
+
+	s = kspan_span_start("before fork", KSPAN_SPAN_KIND_INTERNAL);
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, kspan_submit(s));
+	pid = fork();
+	if (pid == 0) {
+		s = kspan_span_start("in child", KSPAN_SPAN_KIND_INTERNAL);
+		if (!s || kspan_submit(s) || kspan_flush())
+			_exit(2);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	s = kspan_span_start("after fork", KSPAN_SPAN_KIND_INTERNAL);
+	ASSERT_EQ(0, kspan_submit(s));
+	ASSERT_EQ(0, kspan_flush());
+	ASSERT_EQ(3, collect(self, 3, 5000));
+	for (i = 0; i < 3; i++) {
+		if (!strcmp(self->spans[i].name, "in child")) {
+			EXPECT_EQ((uint32_t)pid, self->spans[i].s.id.pid);
+			child++;
+		} else {
+			EXPECT_EQ((uint32_t)getpid(), self->spans[i].s.id.pid);
+			parent++;
+		}
+	}
+	EXPECT_EQ(1, child);
+	EXPECT_EQ(2, parent);
+}
+
+TEST_HARNESS_MAIN

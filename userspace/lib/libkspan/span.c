@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libkspan: building spans in per-thread slots, the thread's current-span
+ * stack, and handing finished spans to the submission ring.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* The record format's kinds and statuses are the public ones. */
+_Static_assert((int)KSPAN_SPAN_KIND_SERVER == (int)KSPAN_KIND_SERVER, "kind numbering");
+_Static_assert((int)KSPAN_SPAN_KIND_CONSUMER == (int)KSPAN_KIND_CONSUMER, "kind numbering");
+_Static_assert((int)KSPAN_SPAN_STATUS_ERROR == (int)KSPAN_STATUS_ERROR, "status numbering");
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	/* vDSO: no system call. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The length of @name cut to KSPAN_NAME_MAX at a character boundary. */
+static size_t name_len(const char *name)
+{
+	size_t n = strnlen(name, KSPAN_NAME_MAX + 1);
+
+	if (n <= KSPAN_NAME_MAX)
+		return n;
+	n = KSPAN_NAME_MAX;
+	/* Back over UTF-8 continuation bytes (10xxxxxx). */
+	while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+static struct kspan_active_span *slot_get(struct kspan_thread *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < KSPAN_MAX_OPEN_SPANS; i++)
+		if (!t->slots[i].open)
+			return &t->slots[i];
+	return NULL;
+}
+
+static void stack_remove(struct kspan_active_span *s)
+{
+	struct kspan_thread *t = s->owner;
+	unsigned int i;
+
+	for (i = t->depth; i-- > 0;)
+		if (t->stack[i] == s) {
+			memmove(&t->stack[i], &t->stack[i + 1],
+				(t->depth - i - 1) * sizeof(t->stack[0]));
+			t->depth--;
+			return;
+		}
+}
+
+KSPAN_API kspan_span_t *kspan_span_start_child_of(const char *name,
+						  enum kspan_kind kind,
+						  const struct kspan_context *parent)
+{
+	struct kspan_thread *t = kspan_thread_get();
+	struct kspan_active_span *s;
+	struct kspan_span *body;
+	size_t len;
+
+	if (!t || !kspan_thread_ring(t) || !name)
+		return NULL;
+	s = slot_get(t);
+	len = name_len(name);
+	if (!s || !len || (unsigned int)kind - 1 > KSPAN_SPAN_KIND_CONSUMER - 1)
+		return NULL;
+	kspan_build_begin(&s->b, s->rec, sizeof(s->rec), name, len);
+	body = kspan_build_span(&s->b);
+	if (parent) {
+		memcpy(body->trace_id, parent->trace_id, sizeof(body->trace_id));
+		memcpy(body->parent_span_id, parent->span_id, sizeof(body->parent_span_id));
+		body->flags = parent->sampled ? KSPAN_SPAN_SAMPLED : 0;
+	} else {
+		kspan_new_trace_id(body->trace_id);
+		body->flags = KSPAN_SPAN_SAMPLED;
+	}
+	kspan_new_span_id(body->span_id);
+	body->kind = (uint8_t)kind;
+	body->start_time_ns = realtime_ns();
+	s->open = true;
+	s->ended = false;
+	s->owner = t;
+	t->stack[t->depth++] = s;
+	return s;
+}
+
+KSPAN_API kspan_span_t *kspan_span_start(const char *name, enum kspan_kind kind)
+{
+	struct kspan_context parent;
+
+	if (kspan_current_context(&parent))
+		return kspan_span_start_child_of(name, kind, NULL);
+	return kspan_span_start_child_of(name, kind, &parent);
+}
+
+KSPAN_API void kspan_span_context(const kspan_span_t *s, struct kspan_context *ctx)
+{
+	const struct kspan_span *body;
+
+	memset(ctx, 0, sizeof(*ctx));
+	if (!s)
+		return;
+	body = (const struct kspan_span *)(s->rec + sizeof(struct kspan_record_header));
+	memcpy(ctx->trace_id, body->trace_id, sizeof(ctx->trace_id));
+	memcpy(ctx->span_id, body->span_id, sizeof(ctx->span_id));
+	ctx->sampled = body->flags & KSPAN_SPAN_SAMPLED;
+}
+
+KSPAN_API int kspan_current_context(struct kspan_context *ctx)
+{
+	struct kspan_thread *t = kspan_thread_get();
+
+	if (!t || !t->depth)
+		return -ENOENT;
+	kspan_span_context(t->stack[t->depth - 1], ctx);
+	return 0;
+}
+
+/*
+ * Whether an attribute fits, so that adding it cannot fail: the builder's
+ * errors are sticky, and a span must keep what it has. 1 for a NULL span
+ * (tracing off: nothing to do), 0 when it fits, or -errno.
+ */
+static int attr_check(kspan_span_t *s, const char *key, size_t val_len)
+{
+	size_t key_len;
+
+	if (!s)
+		return 1;
+	if (!s->open || s->ended || !key)
+		return -EINVAL;
+	key_len = strlen(key);
+	if (!key_len || key_len > UINT8_MAX || val_len > UINT16_MAX)
+		return -EINVAL;
+	if (s->b.cap - s->b.len < sizeof(struct kspan_attr) + key_len + val_len ||
+	    kspan_build_span(&s->b)->attr_count == UINT16_MAX)
+		return -ENOSPC;
+	return 0;
+}
+
+KSPAN_API int kspan_span_set_str(kspan_span_t *s, const char *key, const char *value)
+{
+	int ret = value ? attr_check(s, key, strlen(value)) : -EINVAL;
+
+	return ret ? (ret > 0 ? 0 : ret) : kspan_build_str(&s->b, key, value);
+}
+
+KSPAN_API int kspan_span_set_bytes(kspan_span_t *s, const char *key,
+				   const void *value, size_t len)
+{
+	int ret = value || !len ? attr_check(s, key, len) : -EINVAL;
+
+	return ret ? (ret > 0 ? 0 : ret) : kspan_build_bytes(&s->b, key, value, len);
+}
+
+KSPAN_API int kspan_span_set_int(kspan_span_t *s, const char *key, int64_t value)
+{
+	int ret = attr_check(s, key, sizeof(value));
+
+	return ret ? (ret > 0 ? 0 : ret) : kspan_build_int(&s->b, key, value);
+}
+
+KSPAN_API int kspan_span_set_double(kspan_span_t *s, const char *key, double value)
+{
+	int ret = attr_check(s, key, sizeof(value));
+
+	return ret ? (ret > 0 ? 0 : ret) : kspan_build_double(&s->b, key, value);
+}
+
+KSPAN_API int kspan_span_set_bool(kspan_span_t *s, const char *key, int value)
+{
+	int ret = attr_check(s, key, 1);
+
+	return ret ? (ret > 0 ? 0 : ret) : kspan_build_bool(&s->b, key, value != 0);
+}
+
+KSPAN_API void kspan_span_set_status(kspan_span_t *s, enum kspan_span_status status)
+{
+	if (s && s->open && !s->ended && (unsigned int)status <= KSPAN_SPAN_STATUS_ERROR)
+		kspan_build_span(&s->b)->status = (uint8_t)status;
+}
+
+KSPAN_API void kspan_span_end(kspan_span_t *s)
+{
+	struct kspan_span *body;
+	uint64_t now;
+
+	if (!s || !s->open || s->ended)
+		return;
+	body = kspan_build_span(&s->b);
+	now = realtime_ns();
+	/* The realtime clock may step back: never end before the start. */
+	body->end_time_ns = now < body->start_time_ns ? body->start_time_ns : now;
+	s->ended = true;
+	stack_remove(s);
+}
+
+KSPAN_API void kspan_span_discard(kspan_span_t *s)
+{
+	if (!s || !s->open)
+		return;
+	if (!s->ended)
+		stack_remove(s);
+	s->open = false;
+}
+
+/* Copies the ended span into the thread's ring; -EAGAIN when it is full. */
+static int put(struct kspan_sring *r, kspan_span_t *s)
+{
+	long len = kspan_build_end(&s->b);
+	void *dst;
+
+	if (len < 0)
+		return (int)len;
+	dst = kspan_sring_reserve(r, (size_t)len);
+	if (!dst)
+		return -EAGAIN;
+	memcpy(dst, s->rec, (size_t)len);
+	kspan_sring_produce(r, (size_t)len);
+	kspan_sring_publish(r);
+	s->open = false;
+	return 0;
+}
+
+static int submit(kspan_span_t *s, bool wait)
+{
+	struct kspan_sring *r;
+	int ret;
+
+	if (!s)
+		return 0;
+	if (!s->open)
+		return -EINVAL;
+	kspan_span_end(s);
+	/* The calling thread's ring: a ring has one writer. */
+	r = kspan_thread_ring(kspan_thread_get());
+	if (!r)
+		return 0;
+	for (;;) {
+		ret = put(r, s);
+		if (ret != -EAGAIN)
+			return ret;
+		/*
+		 * Full: ring the module. Waiting, it returns once everything
+		 * moved, or fails (-EINTR, -ETIMEDOUT, -EAGAIN for a
+		 * non-blocking policy); not waiting, it moves what fits now.
+		 */
+		ret = kspan_sring_flush(r, wait ? KSPAN_FLUSH_WAIT : 0);
+		if (ret == -EBADMSG || (wait && ret && ret != -EAGAIN))
+			return ret;
+		/* Not waiting, or a policy that does not block: one more try. */
+		if (!wait || ret == -EAGAIN)
+			return put(r, s);
+	}
+}
+
+KSPAN_API int kspan_submit(kspan_span_t *s)
+{
+	return submit(s, true);
+}
+
+KSPAN_API int kspan_try_submit(kspan_span_t *s)
+{
+	return submit(s, false);
+}
+
+KSPAN_API int kspan_flush(void)
+{
+	struct kspan_thread *t = kspan_thread_get();
+	struct kspan_sring *r = t && t->fd >= 0 ? &t->ring : NULL;
+
+	return r ? kspan_sring_flush(r, KSPAN_FLUSH_WAIT) : 0;
+}
