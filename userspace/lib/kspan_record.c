@@ -138,30 +138,41 @@ int kspan_span_parse(const void *rec, size_t avail, struct kspan_span_view *v)
 	return 0;
 }
 
-int kspan_span_attr(const struct kspan_span_view *v, unsigned int i,
-		    struct kspan_attr_view *a)
+int kspan_span_attr_next(const struct kspan_span_view *v, size_t *pos,
+			 struct kspan_attr_view *a)
 {
-	const uint8_t *p = v->attrs, *end = v->attrs + v->attrs_len;
+	const uint8_t *p = v->attrs + *pos;
 	struct kspan_attr attr;
-	unsigned int n;
 	long used;
 
-	if (i >= v->attr_count)
+	if (*pos >= v->attrs_len)
 		return -ENOENT;
-	for (n = 0;; n++) {
-		used = kspan_check_attr(p, end, &attr);
-		if (used < 0)
-			return (int)used;
-		if (n == i)
-			break;
-		p += used;
-	}
+	used = kspan_check_attr(p, v->attrs + v->attrs_len, &attr);
+	if (used < 0)
+		return (int)used;
 	a->type = attr.type;
 	a->key = (const char *)p + sizeof(attr);
 	a->key_len = attr.key_len;
 	a->val = p + sizeof(attr) + attr.key_len;
 	a->val_len = attr.value_len;
+	*pos += (size_t)used;
 	return 0;
+}
+
+int kspan_span_attr(const struct kspan_span_view *v, unsigned int i,
+		    struct kspan_attr_view *a)
+{
+	size_t pos = 0;
+	unsigned int n;
+	int ret;
+
+	if (i >= v->attr_count)
+		return -ENOENT;
+	for (n = 0;; n++) {
+		ret = kspan_span_attr_next(v, &pos, a);
+		if (ret || n == i)
+			return ret;
+	}
 }
 
 int64_t kspan_attr_int(const struct kspan_attr_view *a)

@@ -61,6 +61,13 @@ int kspan_span_parse(const void *rec, size_t avail, struct kspan_span_view *v);
 /* Attribute @i (0-based) of a parsed span; -ENOENT past the last. */
 int kspan_span_attr(const struct kspan_span_view *v, unsigned int i,
 		    struct kspan_attr_view *a);
+/*
+ * The attribute at offset *@pos of a parsed span's attributes (start at 0),
+ * moving *@pos past it: a walk over all of them in one pass. Returns 0, or
+ * -ENOENT past the last.
+ */
+int kspan_span_attr_next(const struct kspan_span_view *v, size_t *pos,
+			 struct kspan_attr_view *a);
 int64_t kspan_attr_int(const struct kspan_attr_view *a);
 double kspan_attr_double(const struct kspan_attr_view *a);
 

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+
 #include "utf8.h"
 
 const uint8_t utf8_replacement[3] = { 0xef, 0xbf, 0xbd };
@@ -45,10 +47,9 @@ size_t utf8_valid_prefix(const uint8_t *s, size_t n)
 
 	while (i < n) {
 		/* ASCII runs are the common case. */
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
+		i += utf8_ascii_prefix(s + i, n - i);
+		if (i == n)
+			break;
 		len = utf8_seq(s + i, n - i, &bad);
 		if (!len)
 			break;
@@ -76,21 +77,32 @@ size_t utf8_repaired_len(const uint8_t *s, size_t n, unsigned int *repairs)
 	return out;
 }
 
-unsigned int utf8_append_repaired(struct sbuf *b, const uint8_t *s, size_t n)
+uint8_t *utf8_put_repaired(uint8_t *d, const uint8_t *s, size_t n)
 {
-	unsigned int repairs = 0;
 	size_t i = 0, ok, bad;
 
 	while (i < n) {
 		ok = utf8_valid_prefix(s + i, n - i);
-		sbuf_add(b, s + i, ok);
+		memcpy(d, s + i, ok);
+		d += ok;
 		i += ok;
 		if (i == n)
 			break;
 		utf8_seq(s + i, n - i, &bad);
-		sbuf_add(b, utf8_replacement, sizeof(utf8_replacement));
+		memcpy(d, utf8_replacement, sizeof(utf8_replacement));
+		d += sizeof(utf8_replacement);
 		i += bad;
-		repairs++;
 	}
+	return d;
+}
+
+unsigned int utf8_append_repaired(struct sbuf *b, const uint8_t *s, size_t n)
+{
+	unsigned int repairs;
+	size_t len = utf8_repaired_len(s, n, &repairs);
+	uint8_t *d = sbuf_reserve(b, len);
+
+	if (d)
+		b->len = (size_t)(utf8_put_repaired(d, s, n) - b->p);
 	return repairs;
 }
