@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,21 +84,42 @@ static void jhex(struct enc *e, const uint8_t *p, size_t n)
 	e->b->len += 2 * n + 2;
 }
 
-static void jfmt(struct enc *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void jfmt(struct enc *e, const char *fmt, ...)
+/* An integer in decimal, as %llu spells it: printf costs more per span. */
+static void jdec(struct enc *e, uint64_t v)
 {
-	uint8_t *d = sbuf_reserve(e->b, 64);
-	va_list ap;
+	char tmp[20], *p = tmp + sizeof(tmp);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sbuf_add(e->b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void jint(struct enc *e, int64_t v)
+{
+	if (v < 0)
+		sbuf_addc(e->b, '-');
+	jdec(e, v < 0 ? -(uint64_t)v : (uint64_t)v);
+}
+
+/* A 64-bit integer: a decimal string, by the proto3 JSON mapping. */
+static void jint_str(struct enc *e, int64_t v)
+{
+	sbuf_addc(e->b, '"');
+	jint(e, v);
+	sbuf_addc(e->b, '"');
+}
+
+static void jdouble_fmt(struct enc *e, double v)
+{
+	uint8_t *d = sbuf_reserve(e->b, 32);
 	int n;
 
 	if (!d)
 		return;
-	va_start(ap, fmt);
-	n = vsnprintf((char *)d, 64, fmt, ap);
-	va_end(ap);
-	if (n > 0 && n < 64)
+	n = snprintf((char *)d, 32, "%.17g", v);
+	if (n > 0 && n < 32)
 		e->b->len += (size_t)n;
 }
 
@@ -141,7 +161,7 @@ static void jdouble(struct enc *e, double v)
 	else if (isinf(v))
 		sbuf_adds(e->b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 	else
-		jfmt(e, "%.17g", v);
+		jdouble_fmt(e, v);
 }
 
 /* {"key":..., "value":{"stringValue":...}} */
@@ -158,7 +178,9 @@ static void kv_int(struct enc *e, const char *k, int64_t v)
 {
 	sbuf_adds(e->b, "{\"key\":");
 	jcstr(e, k);
-	jfmt(e, ",\"value\":{\"intValue\":\"%lld\"}}", (long long)v);
+	sbuf_adds(e->b, ",\"value\":{\"intValue\":");
+	jint_str(e, v);
+	sbuf_adds(e->b, "}}");
 }
 
 static void attr(struct enc *e, const struct kspan_attr_view *a)
@@ -172,7 +194,8 @@ static void attr(struct enc *e, const struct kspan_attr_view *a)
 		jstr(e, a->val, a->val_len);
 		break;
 	case KSPAN_ATTR_INT64:
-		jfmt(e, "\"intValue\":\"%lld\"", (long long)kspan_attr_int(a));
+		sbuf_adds(e->b, "\"intValue\":");
+		jint_str(e, kspan_attr_int(a));
 		break;
 	case KSPAN_ATTR_DOUBLE:
 		sbuf_adds(e->b, "\"doubleValue\":");
@@ -194,7 +217,8 @@ static void span(struct enc *e, const struct otlp_span *s)
 	const struct kspan_span *sp = s->v.span;
 	const struct kspan_identity *id = &sp->id;
 	struct kspan_attr_view a;
-	unsigned int i;
+	size_t pos = 0;
+	int i;
 
 	sbuf_adds(e->b, "{\"traceId\":");
 	jhex(e, sp->trace_id, sizeof(sp->trace_id));
@@ -208,12 +232,16 @@ static void span(struct enc *e, const struct otlp_span *s)
 		sbuf_adds(e->b, ",\"flags\":1");
 	sbuf_adds(e->b, ",\"name\":");
 	jstr(e, s->v.name, s->v.name_len);
-	jfmt(e, ",\"kind\":%u", sp->kind);
-	jfmt(e, ",\"startTimeUnixNano\":\"%llu\"", (unsigned long long)sp->start_time_ns);
-	jfmt(e, ",\"endTimeUnixNano\":\"%llu\"", (unsigned long long)sp->end_time_ns);
+	sbuf_adds(e->b, ",\"kind\":");
+	jdec(e, sp->kind);
+	sbuf_adds(e->b, ",\"startTimeUnixNano\":\"");
+	jdec(e, sp->start_time_ns);
+	sbuf_adds(e->b, "\",\"endTimeUnixNano\":\"");
+	jdec(e, sp->end_time_ns);
+	sbuf_addc(e->b, '"');
 	sbuf_adds(e->b, ",\"attributes\":[");
-	for (i = 0; kspan_span_attr(&s->v, i, &a) == 0; i++) {
-		if ((int)i == s->service_attr)
+	for (i = 0; kspan_span_attr_next(&s->v, &pos, &a) == 0; i++) {
+		if (i == s->service_attr)
 			continue;
 		attr(e, &a);
 		sbuf_addc(e->b, ',');
@@ -232,8 +260,11 @@ static void span(struct enc *e, const struct otlp_span *s)
 		kv_int(e, OTLP_ATTR_CGROUP, (int64_t)id->cgroup_id);
 	}
 	sbuf_addc(e->b, ']');
-	if (sp->status)
-		jfmt(e, ",\"status\":{\"code\":%u}", sp->status);
+	if (sp->status) {
+		sbuf_adds(e->b, ",\"status\":{\"code\":");
+		jdec(e, sp->status);
+		sbuf_addc(e->b, '}');
+	}
 	sbuf_addc(e->b, '}');
 }
 
