@@ -211,4 +211,53 @@ static inline long stats_invariant_broken(int fd, unsigned int nr_rings)
 	return -1;
 }
 
+/* The spans fill_rings() writes have seq FILL_SEQ. */
+#define FILL_SEQ 1000000
+
+/*
+ * Fills every CPU's ring with ioctl spans (the worker may run on any CPU)
+ * and returns to CPU 0; returns how many went in. 200-byte spans first,
+ * then the smallest make_span() writes, so that what is left of a ring is
+ * less than the smallest span the suites submit otherwise (at least 128
+ * bytes): nothing but filler lies in a filled ring.
+ */
+static inline int fill_rings(int fd)
+{
+	uint8_t big[200], small[200];
+	int n = 0, cpu;
+
+	if (set_policy(fd, KSPAN_FULL_EAGAIN, 0))
+		return -1;
+	make_span(big, sizeof(big), FILL_SEQ, sizeof(big));
+	make_span(small, sizeof(small), FILL_SEQ, 0);
+	for (cpu = 0; cpu < nr_cpus(); cpu++) {
+		if (pin_to_cpu(cpu))
+			continue;
+		while (submit(fd, big) == 0)
+			n++;
+		while (submit(fd, small) == 0)
+			n++;
+	}
+	pin_to_cpu(0);
+	set_policy(fd, KSPAN_FULL_BLOCK, 0);
+	return n;
+}
+
+/*
+ * Reads the @n spans fill_rings() wrote, and releases them; returns how
+ * many of them it found. Nothing else can be there: the rings were full.
+ */
+static inline int drain_fill(struct kspan_consumer *c, int n)
+{
+	const struct kspan_record_header *h;
+	unsigned int i;
+	int got = 0;
+
+	for (i = 0; i < c->info.nr_rings && got < n; i++)
+		while (c->rings[i].cons && got < n && (h = kspan_consumer_next(c, i)))
+			got += span_seq(h) == FILL_SEQ;
+	kspan_consumer_release_all(c);
+	return got;
+}
+
 #endif /* KSPAN_SPAN_UTIL_H */

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -178,10 +179,15 @@ TEST_F(sring, another_writer_cannot_change_the_identity)
 
 TEST_F(sring, worker_moves_records_without_a_doorbell)
 {
+	int i;
+
 	ASSERT_EQ(0, kspan_sring_setup(&self->r, self->fd, SRING_SIZE));
 	ASSERT_EQ(30, write_spans(&self->r, 0, 30));
 	/* flush_interval_ms=20: the worker runs well within this. */
 	ASSERT_EQ(30, collect(&self->c, 0, 30, 5000, NULL));
+	/* The counter follows the commits: the worker may still be on its way. */
+	for (i = 0; i < 500 && kspan_sring_pending(&self->r); i++)
+		usleep(10000);
 	EXPECT_EQ(30u, self->r.head->moved);
 }
 
@@ -295,46 +301,6 @@ TEST_F(sring, corrupt_ring_fails_its_file_and_only_it)
 	close(fd2);
 }
 
-/*
- * Fills every CPU's ring with ioctl spans (the worker may run on any CPU)
- * and returns to CPU 0; returns how many went in.
- */
-static int fill_rings(int fd)
-{
-	uint8_t rec[SPAN_LEN];
-	int n = 0, cpu;
-
-	if (set_policy(fd, KSPAN_FULL_EAGAIN, 0))
-		return -1;
-	make_span(rec, sizeof(rec), 1000, SPAN_LEN);
-	for (cpu = 0; cpu < nr_cpus(); cpu++) {
-		if (pin_to_cpu(cpu))
-			continue;
-		while (submit(fd, rec) == 0)
-			n++;
-	}
-	pin_to_cpu(0);
-	set_policy(fd, KSPAN_FULL_BLOCK, 0);
-	return n;
-}
-
-/*
- * Reads the @n spans fill_rings() wrote, and releases them; returns how
- * many of them it found. Nothing else can be there: the rings were full.
- */
-static int drain_fill(struct kspan_consumer *c, int n)
-{
-	const struct kspan_record_header *h;
-	unsigned int i;
-	int got = 0;
-
-	for (i = 0; i < c->info.nr_rings && got < n; i++)
-		while (c->rings[i].cons && got < n && (h = kspan_consumer_next(c, i)))
-			got += span_seq(h) == 1000;
-	kspan_consumer_release_all(c);
-	return got;
-}
-
 static void *flush_wait(void *arg)
 {
 	struct kspan_sring *r = arg;
@@ -412,6 +378,183 @@ TEST_F(sring, orphaned_ring_drains_after_its_producer_exits)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	ASSERT_EQ(filled, drain_fill(&self->c, filled));
 	EXPECT_EQ(10, collect(&self->c, 0, 10, 5000, NULL));
+}
+
+TEST_F(sring, records_arrive_byte_for_byte)
+{
+	const struct kspan_record_header *h;
+	size_t id_off = sizeof(struct kspan_record_header) + offsetof(struct kspan_span, id);
+	size_t id_end = id_off + sizeof(struct kspan_identity);
+	uint8_t rec[8][1024];
+	long len[8];
+	int i, got = 0;
+	unsigned int r;
+
+	ASSERT_EQ(0, kspan_sring_setup(&self->r, self->fd, 4096));
+	/* Lengths that wrap around the 4 KiB ring at different offsets. */
+	for (i = 0; i < 8; i++) {
+		len[i] = make_span(rec[i], sizeof(rec[i]), i, 333 + 97 * i);
+		ASSERT_LT(0, len[i]);
+		ASSERT_EQ(0, kspan_sring_write(&self->r, rec[i]));
+		ASSERT_EQ(0, kspan_sring_flush(&self->r, 0));
+	}
+	for (r = 0; r < self->c.info.nr_rings && got < 8; r++)
+		while (self->c.rings[r].cons && (h = kspan_consumer_next(&self->c, r))) {
+			if (h->type != KSPAN_RECORD_SPAN)
+				continue;
+			i = (int)span_seq(h);
+			ASSERT_TRUE(i >= 0 && i < 8);
+			ASSERT_EQ(len[i], (long)h->len);
+			EXPECT_EQ(0, memcmp(h, rec[i], id_off));
+			EXPECT_EQ(0, memcmp((const uint8_t *)h + id_end, rec[i] + id_end,
+					    len[i] - id_end));
+			got++;
+		}
+	EXPECT_EQ(8, got);
+}
+
+TEST_F(sring, tail_moving_backwards_is_corruption)
+{
+	ASSERT_EQ(0, kspan_sring_setup(&self->r, self->fd, SRING_SIZE));
+	ASSERT_EQ(3, write_spans(&self->r, 0, 3));
+	ASSERT_EQ(0, kspan_sring_flush(&self->r, 0));
+	__atomic_store_n(&self->r.tail->tail, self->r.pos - 8, __ATOMIC_RELEASE);
+	expect_broken(_metadata, self->fd, &self->r);
+	EXPECT_EQ(3u, self->r.head->moved);
+	EXPECT_EQ(3, collect(&self->c, 0, 3, 2000, NULL));
+}
+
+/* A cheap, seeded generator: the run can be repeated from its seed. */
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+TEST_F(sring, random_bytes_never_hurt_the_module)
+{
+	uint64_t seed = mono_ns() | 1, x = seed;
+	struct kspan_stats st;
+	int round, broken = 0, fd;
+	uint64_t i;
+
+	TH_LOG("seed %llu", (unsigned long long)seed);
+	for (round = 0; round < 200; round++) {
+		struct kspan_sring r = { 0 };
+
+		fd = kspan_open(O_RDWR);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, kspan_sring_setup(&r, fd, 4096));
+		for (i = 0; i < 4096 / 8; i++)
+			((uint64_t *)r.data)[i] = xorshift(&x);
+		/* Sometimes a plausible header, to get past the length check. */
+		if (round % 2)
+			make_span(r.data, 4096, round, 64 + xorshift(&x) % 900);
+		if (round % 4 == 1)
+			r.data[8 + xorshift(&x) % 96] ^= 1u << (xorshift(&x) % 8);
+		__atomic_store_n(&r.tail->tail, round % 3 ? (xorshift(&x) % 4097) & ~7ull :
+				 xorshift(&x), __ATOMIC_RELEASE);
+		broken += kspan_sring_flush(&r, 0) == -EBADMSG;
+		EXPECT_LE(r.head->moved + r.head->rejected, 4096u / 64);
+		kspan_sring_unmap(&r);
+		close(fd);
+	}
+	TH_LOG("%d of 200 rings found corrupt", broken);
+	EXPECT_LT(0, broken);
+	/* Still whole: an ordinary span goes through. */
+	ASSERT_EQ(0, kspan_sring_setup(&self->r, self->fd, SRING_SIZE));
+	ASSERT_EQ(1, write_spans(&self->r, 5000, 1));
+	ASSERT_EQ(0, kspan_sring_flush(&self->r, 0));
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &st));
+	EXPECT_EQ(st.submitted, st.committed + st.rejected);
+}
+
+/* Counts the spans in the rings that parse, until @want or @ms passed. */
+static int count_whole_spans(struct kspan_consumer *c, int want, int ms)
+{
+	const struct kspan_record_header *h;
+	struct kspan_span_view v;
+	uint64_t end = mono_ns() + (uint64_t)ms * 1000000;
+	unsigned int i;
+	int n = 0;
+
+	do {
+		for (i = 0; i < c->info.nr_rings; i++)
+			while (c->rings[i].cons && (h = kspan_consumer_next(c, i)))
+				if (h->type == KSPAN_RECORD_SPAN)
+					n += kspan_span_parse(h, h->len, &v) ? -1000 : 1;
+		kspan_consumer_release_all(c);
+	} while (n < want && n >= 0 && mono_ns() < end);
+	return n;
+}
+
+struct flipper {
+	volatile uint32_t *len;
+	atomic_int stop;
+	atomic_int flips;
+};
+
+/*
+ * Rewrites a record's length, from the other CPU, while the module may be
+ * copying it.
+ */
+static void *flip_length(void *arg)
+{
+	struct flipper *f = arg;
+	static const uint32_t lens[] = { SPAN_LEN, 9, SPAN_LEN - 8, 1u << 30, SPAN_LEN };
+	unsigned int i = 0;
+
+	pin_to_cpu(nr_cpus() - 1);
+	while (!atomic_load(&f->stop)) {
+		*f->len = lens[i++ % 5];
+		atomic_fetch_add(&f->flips, 1);
+	}
+	return NULL;
+}
+
+TEST_F(sring, length_changing_during_the_copy_is_caught)
+{
+	struct flipper f;
+	pthread_t t;
+	int round, moved = 0, corrupt = 0, refused = 0, whole = 0, ret;
+
+	for (round = 0; round < 300; round++) {
+		struct kspan_sring r = { 0 };
+		struct kspan_record_header *h;
+		int fd = kspan_open(O_RDWR);
+
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, kspan_sring_setup(&r, fd, 4096));
+		h = kspan_sring_reserve(&r, SPAN_LEN);
+		make_span(h, SPAN_LEN, round, SPAN_LEN);
+		kspan_sring_produce(&r, SPAN_LEN);
+		f.len = &h->len;
+		atomic_store(&f.stop, 0);
+		atomic_store(&f.flips, 0);
+		ASSERT_EQ(0, pthread_create(&t, NULL, flip_length, &f));
+		while (atomic_load(&f.flips) < 1000)
+			;
+		kspan_sring_publish(&r);
+		ret = kspan_sring_flush(&r, 0);
+		atomic_store(&f.stop, 1);
+		pthread_join(t, NULL);
+		/* One outcome each: moved whole, refused, or the ring corrupt. */
+		if (ret == -EBADMSG)
+			corrupt++;
+		else if (!ret && r.head->rejected == 1 && !r.head->moved)
+			refused++;
+		else if (!ret && r.head->moved == 1 && !r.head->rejected)
+			moved++;
+		kspan_sring_unmap(&r);
+		close(fd);
+		/* What moved is whole: every span the consumer finds parses. */
+		whole += count_whole_spans(&self->c, moved - whole, 2000);
+	}
+	TH_LOG("moved %d, refused %d, corrupt %d", moved, refused, corrupt);
+	EXPECT_EQ(300, moved + refused + corrupt);
+	EXPECT_EQ(moved, whole);
 }
 
 TEST_F(sring, setup_and_mapping_are_checked)
