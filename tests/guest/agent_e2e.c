@@ -654,6 +654,99 @@ TEST_F_TIMEOUT(agent, backend_down_producers_block_then_everything_arrives, 900)
 	close(fd);
 }
 
+/* A producer pinned to @cpu whose file drops spans on a full ring. */
+static pid_t produce_dropping(int cpu, uint64_t first, int n)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		uint8_t rec[512];
+		int fd, i;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = kspan_open(O_WRONLY);
+		if (fd < 0 || pin_to_cpu(cpu) || set_policy(fd, KSPAN_FULL_DROP, 0))
+			_exit(1);
+		for (i = 0; i < n; i++)
+			if (make_span(rec, sizeof(rec), first + (uint64_t)i, 160) < 0 ||
+			    submit(fd, rec))
+				_exit(2);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* A blocking producer pinned to @cpu (see produce_linger()). */
+static pid_t produce_on(int cpu, uint64_t first, int n)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		pin_to_cpu(cpu);
+		pid = produce(first, n);
+		_exit(pid > 0 ? wait_exit(pid, 600000) : 1);
+	}
+	return pid;
+}
+
+/*
+ * Spans the module drops (a full ring, a file with the drop policy) reach
+ * the agent as lost-records records: it logs them, at most a line per
+ * interval, and its count matches the module's to the span.
+ */
+TEST_F_TIMEOUT(agent, module_drops_are_counted_and_logged, 600)
+{
+	static const char *const flags[] = { "--retry-initial", "200", "--retry-max-interval",
+					     "1000", NULL };
+	enum { N = 3000, D = 40 };
+	struct kspan_stats st;
+	struct received r;
+	char line[512], want[64];
+	pid_t p[2], d[2];
+	int fd, cpu, i;
+
+	ASSERT_EQ(0, start_receiver(self, NULL));
+	ASSERT_LT(0, start_agent(self, flags));
+	ASSERT_TRUE(agent_started(self));
+	kill(self->receiver, SIGUSR2);		/* down: the rings fill */
+	usleep(300000);
+	fd = kspan_open(O_RDONLY);
+	ASSERT_LE(0, fd);
+	for (cpu = 0; cpu < 2; cpu++)
+		p[cpu] = produce_on(cpu, (uint64_t)cpu * N / 2, N / 2);
+	for (cpu = 0; cpu < 2; cpu++) {
+		for (i = 0; i < 600; i++) {
+			ASSERT_EQ(0, get_stats(fd, cpu, &st));
+			if (st.blocked)
+				break;
+			usleep(100000);
+		}
+		ASSERT_LT(0u, st.blocked) TH_LOG("ring %d never filled", cpu);
+	}
+	for (cpu = 0; cpu < 2; cpu++)
+		d[cpu] = produce_dropping(cpu, 100000 + (uint64_t)cpu * D, D);
+	for (cpu = 0; cpu < 2; cpu++)
+		EXPECT_EQ(0, wait_exit(d[cpu], 60000));
+	ASSERT_EQ(0, get_stats(fd, KSPAN_STATS_ALL, &st));
+	EXPECT_EQ(2u * D, st.dropped_policy);
+
+	kill(self->receiver, SIGHUP);		/* back */
+	for (cpu = 0; cpu < 2; cpu++)
+		EXPECT_EQ(0, wait_exit(p[cpu], 300000));
+	EXPECT_EQ(N, wait_received(self, N, 300000, &r));
+	EXPECT_EQ(0, r.dup);
+	free(r.seen);
+	EXPECT_LE(1, count_lines(self->agent_log, "the module dropped"));
+	kill(self->agent, SIGTERM);
+	EXPECT_EQ(0, wait_exit(self->agent, 60000));
+	self->agent = 0;
+	/* The last stats line counts exactly what the module dropped. */
+	snprintf(want, sizeof(want), " lost %u ", 2 * D);
+	ASSERT_EQ(1, find_line(self->agent_log, "stopped:", line, sizeof(line)));
+	EXPECT_LE(1, count_lines(self->agent_log, want));
+	close(fd);
+}
+
 /*
  * An idle agent sleeps: over 10 idle seconds it wakes up (almost) never and
  * its CPU time stays near zero. Runtime comes from /proc/PID/schedstat (ns,
