@@ -117,10 +117,10 @@ static int kspan_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* The consumer's rings, or a producer's submission ring. */
+/* A producer's submission ring, or the consumer's rings: never both. */
 static int kspan_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	if ((u64)vma->vm_pgoff >= KSPAN_MMAP_SUBMIT_OFF >> PAGE_SHIFT)
+	if (kspan_file_has_sring(file))
 		return kspan_sring_mmap(file, vma);
 	return kspan_consumer_mmap(file, vma);
 }

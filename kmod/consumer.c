@@ -43,6 +43,9 @@ long kspan_ioctl_consumer_attach(struct file *file)
 	mutex_lock(&kspan_dev.consumer_lock);
 	if (kspan_dev.consumer == file) {
 		ret = -EALREADY;
+	} else if (kspan_file_has_sring(file)) {
+		/* Its mmap offsets are taken by its submission ring. */
+		ret = -EBUSY;
 	} else if (kspan_dev.consumer) {
 		ret = -EBUSY;
 	} else {

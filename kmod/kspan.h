@@ -123,6 +123,9 @@ struct kspan_ring {
 	/* Runs while data below the watermark waits: see kspan_ring_notify(). */
 	struct timer_list flush_timer;
 
+	/* A submission ring's move stopped here for want of space (S). */
+	atomic_t sring_stalled;
+
 	unsigned int cpu;
 	u64 mask;
 	struct kspan_ring_stats stats;
@@ -183,6 +186,7 @@ struct kspan_dev {
 	u32 watermark;			/* bytes that make a ring readable */
 	unsigned long flush_jiffies;	/* data waits at most this long */
 	kgid_t consumer_gid;		/* may attach without CAP_SYS_ADMIN */
+	u64 orphan_max;			/* bytes of released submission rings kept */
 
 	struct mutex consumer_lock;	/* @consumer, consumer-side ring state */
 	struct file *consumer;
@@ -225,6 +229,7 @@ int kspan_wait_for_room(struct kspan_ring *ring, u32 len, long timeout);
 long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg);
 long kspan_ioctl_flush(struct file *file, unsigned long flags);
 bool kspan_sring_broken(struct file *file);
+bool kspan_file_has_sring(struct file *file);
 int kspan_sring_mmap(struct file *file, struct vm_area_struct *vma);
 __poll_t kspan_sring_poll(struct file *file, struct poll_table_struct *pt);
 void kspan_sring_release(struct kspan_file *kf);

@@ -46,6 +46,10 @@ static int consumer_gid = -1;
 module_param(consumer_gid, int, 0444);
 MODULE_PARM_DESC(consumer_gid, "group whose members may attach as consumer without CAP_SYS_ADMIN (default -1: none)");
 
+static unsigned long orphan_max = 64UL << 20;
+module_param(orphan_max, ulong, 0444);
+MODULE_PARM_DESC(orphan_max, "bytes of released submission rings kept until the consumer frees space; past it, what cannot move is dropped and counted (default 64 MiB)");
+
 static unsigned int dev_mode = 0666;
 module_param(dev_mode, uint, 0444);
 MODULE_PARM_DESC(dev_mode, "permissions of /dev/kspan (default 0666: anyone may produce)");
@@ -123,6 +127,7 @@ static int kspan_rings_alloc(void)
 	kspan_dev.record_max = record_max;
 	kspan_dev.watermark = watermark;
 	kspan_dev.flush_jiffies = max(msecs_to_jiffies(flush_interval_ms), 1UL);
+	kspan_dev.orphan_max = orphan_max;
 	kspan_dev.consumer_gid = consumer_gid < 0 ? INVALID_GID :
 				 make_kgid(&init_user_ns, consumer_gid);
 	kspan_dev.rings = kcalloc(nr_cpu_ids, sizeof(*kspan_dev.rings),

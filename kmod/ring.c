@@ -53,6 +53,8 @@
  *     its run and wakes it, or the consumer sees the commit and stays up.
  *  G  flush: the flush timer stores flush_pos, then wakes consumer_wq (its
  *     lock); poll queues itself under that lock before it loads flush_pos.
+ *  S  submission rings (see submit_ring.c): the cons_view store, the full
+ *     barrier of E, then the load of sring_stalled.
  */
 #include <linux/irq_work.h>
 #include <linux/jiffies.h>
@@ -604,8 +606,13 @@ u64 kspan_ring_advance_consumer(struct kspan_ring *ring)
 		atomic64_inc(&ring->stats.wakeups);
 		wake_up_all(&ring->space_wq);
 	}
-	/* Submission rings that could not move their records try again. */
-	kspan_sring_space_freed();
+	/*
+	 * A submission ring's move stopped here: retry it now. The full
+	 * barrier of E orders the cons_view store before this load; pairs
+	 * with S in submit_ring.c.
+	 */
+	if (atomic_read(&ring->sring_stalled) && atomic_xchg(&ring->sring_stalled, 0))
+		kspan_sring_space_freed();
 	return pos - view;
 }
 

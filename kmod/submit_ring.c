@@ -3,24 +3,29 @@
  * kspan: submission rings, written by a producer in its own memory and
  * moved by the module into the per-CPU rings (see <uapi/linux/kspan.h>).
  *
- * A submission ring belongs to one file. Its pages are the module's,
- * mapped into the producer: a head page the producer may only read, a tail
- * page and the data, both writable by it and so untrusted. The module
- * keeps the head itself (@head below) and publishes a copy; it reads the
- * tail once per move, bounds it, and copies records out of the data before
- * it looks at them, so that a producer rewriting them meanwhile changes
- * nothing the module checked.
+ * A submission ring belongs to one producer file (never the consumer's)
+ * and is mapped only into the address space that set it up. Its pages are
+ * the module's: a head page the producer may only read, a tail page and
+ * the data, both writable by it and so untrusted. The module keeps the
+ * head itself (@head below) and publishes a copy; it reads the tail once
+ * per move, bounds it, and copies records out of the data before it looks
+ * at them, so that a producer rewriting them meanwhile changes nothing the
+ * module checked.
  *
  * Movers: the file's own KSPAN_IOC_FLUSH, the worker (every flush
- * interval, and at once when a consumer frees space that a stalled move
- * waited for) and the file's release. @lock admits one at a time. A mover
- * never sleeps for space in a per-CPU ring, but KSPAN_IOC_FLUSH with
+ * interval, and at once when a consumer frees space in a per-CPU ring a
+ * move stopped at) and the file's release. @lock admits one at a time. A
+ * mover never sleeps for space in a per-CPU ring, but KSPAN_IOC_FLUSH with
  * KSPAN_FLUSH_WAIT, outside @lock. Records it cannot move stay where they
- * are, so the producer's own ring fills.
+ * are, so the producer's own ring fills. The worker runs unbound: what it
+ * moves goes to the ring of the CPU it happens to run on.
  *
  * A ring whose file is released while records remain (the per-CPU rings
  * full) becomes an orphan: nobody maps it any more, and the worker moves
- * the rest and frees it. Module unload frees what is left.
+ * the rest and frees it. Orphans are bounded (module parameter
+ * orphan_max): past that, a release drops what it cannot move, counts it
+ * as dropped_atomic, and the consumer sees a lost-records record. Module
+ * unload frees what is left.
  *
  * Barrier pairs:
  *  P  publish: the producer writes records, then store-releases tail;
@@ -30,13 +35,21 @@
  *  W  EPOLLOUT: a mover stores head, then wq_has_sleeper() (full
  *     barrier); poll queues itself, then smp_mb(), then loads head. Either
  *     the mover sees the poller queued or the poller sees the new head.
+ *  S  stall: a move that stopped at a full per-CPU ring sets the ring's
+ *     sring_stalled, smp_mb__after_atomic(), then looks for room once
+ *     more; kspan_ring_advance_consumer() stores cons_view, then the full
+ *     barrier of E (ring.c), then reads sring_stalled. Either the mover
+ *     sees the space, or the consumer sees the flag and kicks the worker.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
 #include <linux/list.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
-#include <linux/sched/signal.h>
+#include <linux/sched/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
@@ -54,8 +67,13 @@ struct kspan_sring {
 	bool orphan;			/* its file is released */
 	/* Who set it up: stamped into every record moved. */
 	struct kspan_identity id;
+	/* The address space that set it up: the only one that may map it. */
+	struct mm_struct *mm;
 	void *buf;			/* records are copied here, then checked */
 	u32 buf_size;
+	/* Where the last move stopped for want of space, and for how much. */
+	struct kspan_ring *stall_ring;
+	u32 stall_len;
 
 	struct kspan_submit_head *head_page;
 	struct kspan_submit_tail *tail_page;
@@ -71,10 +89,10 @@ struct kspan_sring {
 /* Every submission ring, for the worker; then each ring's own lock. */
 static DEFINE_MUTEX(kspan_srings_lock);
 static LIST_HEAD(kspan_srings);
+/* Bytes of data of the orphans on the list (kspan_srings_lock). */
+static u64 kspan_orphan_bytes;
 static void kspan_sring_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(kspan_sring_work, kspan_sring_work_fn);
-/* A move stopped at a full per-CPU ring: freed space should kick the worker. */
-static atomic_t kspan_srings_stalled = ATOMIC_INIT(0);
 
 static u64 kspan_sring_size(const struct kspan_sring *sr)
 {
@@ -90,6 +108,8 @@ static void kspan_sring_free(struct kspan_sring *sr)
 		__free_page(sr->pages[i]);
 	kvfree(sr->pages);
 	kvfree(sr->buf);
+	if (sr->mm)
+		mmdrop(sr->mm);
 	mutex_destroy(&sr->lock);
 	kfree(sr);
 }
@@ -112,7 +132,8 @@ static struct kspan_sring *kspan_sring_alloc(u32 size)
 	init_waitqueue_head(&sr->space_wq);
 	INIT_LIST_HEAD(&sr->node);
 	sr->mask = size - 1;
-	sr->buf_size = max_t(u32, SZ_8K, kspan_dev.record_max);
+	/* Any record, padded, fits a chunk from its start: moves progress. */
+	sr->buf_size = max_t(u32, SZ_8K, KSPAN_REC_TOTAL(kspan_dev.record_max));
 	sr->buf = kvmalloc(sr->buf_size, GFP_KERNEL_ACCOUNT);
 	sr->pages = kvcalloc(2 + 2 * nr_data, sizeof(*sr->pages), GFP_KERNEL_ACCOUNT);
 	if (!sr->buf || !sr->pages)
@@ -147,10 +168,16 @@ static struct kspan_sring *kspan_sring_of(struct file *file)
 	return smp_load_acquire(&kf->sring);
 }
 
+/* Whether the file has a submission ring: then it is a producer's. */
+bool kspan_file_has_sring(struct file *file)
+{
+	return !!kspan_sring_of(file);
+}
+
 /* Under sr->lock: nothing more is taken from the ring. */
 static void kspan_sring_set_corrupt(struct kspan_sring *sr)
 {
-	sr->corrupt = true;
+	WRITE_ONCE(sr->corrupt, true);
 	WRITE_ONCE(sr->head_page->corrupt, 1);
 	/* Pollers see EPOLLERR. */
 	wake_up_all(&sr->space_wq);
@@ -167,15 +194,28 @@ static void kspan_sring_publish_head(struct kspan_sring *sr, u64 head)
 		wake_up_all(&sr->space_wq);
 }
 
-/* Why a move stopped. */
+/* How a chunk of records was dealt with. */
 struct kspan_move_stop {
 	struct kspan_ring *ring;	/* the per-CPU ring found full, or NULL */
 	u32 len;			/* the length of the record that did not fit */
+	bool corrupt;			/* stopped at a length that cannot be right */
+	bool drop;			/* in: drop the records instead of moving them */
 };
+
+/* Counts a record refused as invalid, on this CPU's ring and the page. */
+static void kspan_sring_reject(struct kspan_sring *sr)
+{
+	struct kspan_ring *here = kspan_ring_of(raw_smp_processor_id());
+
+	kspan_count(here, &here->stats.rejected);
+	WRITE_ONCE(sr->head_page->rejected, sr->head_page->rejected + 1);
+}
 
 /*
  * Write the @n checked records at @recs; returns how many went in and, if
- * not all, fills *@stop. The submit time is when they were moved.
+ * not all, fills *@stop. The submit time is when they were moved. With
+ * @stop->drop, drops them all, counted as spans a caller that cannot wait
+ * dropped: the consumer sees a lost-records record.
  */
 static unsigned int kspan_sring_put(struct kspan_sring *sr, const void *recs,
 				    unsigned int n, struct kspan_move_stop *stop)
@@ -184,8 +224,15 @@ static unsigned int kspan_sring_put(struct kspan_sring *sr, const void *recs,
 	struct kspan_ring *ring;
 	unsigned int done;
 
+	if (stop->drop) {
+		ring = kspan_ring_of(raw_smp_processor_id());
+		for (done = 0; done < n; done++)
+			kspan_ring_drop(ring, KSPAN_DROP_ATOMIC);
+		return n;
+	}
 	sr->id.submit_time_ns = ktime_get_real_fast_ns();
 	done = kspan_ring_write_many(&recs, n, &sr->id, &ring, NULL);
+	WRITE_ONCE(sr->head_page->moved, sr->head_page->moved + done);
 	if (done < n) {
 		hdr = recs;
 		stop->ring = ring;
@@ -195,82 +242,90 @@ static unsigned int kspan_sring_put(struct kspan_sring *sr, const void *recs,
 }
 
 /*
- * Under sr->lock: check the records copied to sr->buf, @have bytes of
- * the @avail before the tail, and move the good ones. Returns the bytes
- * dealt with (moved, or refused and skipped), or -EBADMSG for a length
- * that cannot be right. Stops early at a full per-CPU ring (*@stop).
+ * Under sr->lock: check the records copied to sr->buf, @have bytes of the
+ * @avail before the tail, and move the good ones in runs. Returns the
+ * bytes dealt with (moved, or refused and skipped); stops early at a full
+ * per-CPU ring or at a length that cannot be right (*@stop says which).
  */
-static long kspan_sring_move_chunk(struct kspan_sring *sr, u64 have, u64 avail,
-				   struct kspan_move_stop *stop)
+static u64 kspan_sring_move_chunk(struct kspan_sring *sr, u64 have, u64 avail,
+				  struct kspan_move_stop *stop)
 {
-	u32 record_max = kspan_dev.record_max;
-	u64 p = 0, run = 0, moved = 0;
 	const struct kspan_record_header *hdr;
+	u32 record_max = kspan_dev.record_max;
+	u64 p = 0, run = 0;
 	unsigned int n = 0, done;
 	u32 total;
 
-	while (p < have) {
+	while (p < have && have - p >= sizeof(*hdr)) {
 		hdr = sr->buf + p;
-		if (have - p < sizeof(*hdr))
-			break;
 		if (hdr->len < KSPAN_SPAN_MIN_LEN || hdr->len > record_max ||
-		    KSPAN_REC_TOTAL(hdr->len) > avail - p)
-			return -EBADMSG;
+		    KSPAN_REC_TOTAL(hdr->len) > avail - p) {
+			stop->corrupt = true;
+			break;
+		}
 		total = KSPAN_REC_TOTAL(hdr->len);
 		/* Whole in the next chunk: it starts that chunk. */
 		if (total > have - p)
 			break;
-		if (kspan_record_validate(hdr, hdr->len, record_max)) {
-			struct kspan_ring *here = kspan_ring_of(raw_smp_processor_id());
-
-			/* Move the run before it, then skip it. */
-			done = n ? kspan_sring_put(sr, sr->buf + run, n, stop) : 0;
-			moved += done;
-			if (done < n)
-				goto out;
-			kspan_count(here, &here->stats.rejected);
-			WRITE_ONCE(sr->head_page->rejected, sr->head_page->rejected + 1);
+		if (!kspan_record_validate(hdr, hdr->len, record_max)) {
+			n++;
 			p += total;
-			run = p;
-			n = 0;
 			continue;
 		}
-		n++;
+		/* Move the run before it, then skip it. */
+		done = n ? kspan_sring_put(sr, sr->buf + run, n, stop) : 0;
+		if (done < n)
+			goto stopped;
+		kspan_sring_reject(sr);
 		p += total;
+		run = p;
+		n = 0;
 	}
 	done = n ? kspan_sring_put(sr, sr->buf + run, n, stop) : 0;
-	moved += done;
 	if (done == n)
-		run = p;
-out:
-	WRITE_ONCE(sr->head_page->moved, sr->head_page->moved + moved);
-	if (stop->ring) {
-		/* Where the run stopped: past the records it took. */
-		const void *rec = sr->buf + run;
-
-		while (done--)
-			rec = kspan_next_record(rec);
-		return rec - sr->buf;
-	}
+		return p;
+stopped:
+	/* Past the records of the run that went in. */
+	while (done--)
+		run += KSPAN_REC_TOTAL(((struct kspan_record_header *)(sr->buf + run))->len);
+	stop->corrupt = false;
 	return run;
+}
+
+/*
+ * A move stopped at @ring, full: flag it for the consumer (S), then look
+ * once more. True when there is room now, and the move should go on.
+ */
+static bool kspan_sring_stalled(struct kspan_sring *sr, struct kspan_ring *ring,
+				u32 len)
+{
+	WRITE_ONCE(sr->stall_ring, ring);
+	WRITE_ONCE(sr->stall_len, len);
+	atomic_set(&ring->sring_stalled, 1);
+	/* S: the flag before the room check; pairs with the consumer's E. */
+	smp_mb__after_atomic();
+	return kspan_ring_has_room(ring, len);
 }
 
 /**
  * kspan_sring_move - move what a submission ring holds into the rings
  * @sr: the ring, its lock held
- * @stop: out: the per-CPU ring that was full, if one was
+ * @stop: in: @stop->drop to drop instead; out: the per-CPU ring that was
+ *	full, if one was
  *
- * Never sleeps for space. Returns 0 when the ring is empty, -EAGAIN when
- * a per-CPU ring was full (*@stop says which, for what), -EBADMSG when
- * the ring is, or is now found, corrupt.
+ * Never sleeps for space.
+ *
+ * Return: 0 when the ring is empty, -EAGAIN when a per-CPU ring was full
+ * (*@stop says which, for what), -EBADMSG when the ring is, or is now
+ * found, corrupt; what came before the corruption was moved.
  */
 static int kspan_sring_move(struct kspan_sring *sr, struct kspan_move_stop *stop)
 {
-	u64 head = sr->head, tail, avail, have, off;
-	long done;
+	u64 head = sr->head, tail, avail, have, done;
 
 	lockdep_assert_held(&sr->lock);
 	stop->ring = NULL;
+	stop->corrupt = false;
 	if (sr->corrupt)
 		return -EBADMSG;
 	/* P: pairs with the producer's store-release of tail. */
@@ -279,38 +334,37 @@ static int kspan_sring_move(struct kspan_sring *sr, struct kspan_move_stop *stop
 		kspan_sring_set_corrupt(sr);
 		return -EBADMSG;
 	}
+	WRITE_ONCE(sr->stall_ring, NULL);
 	while (head != tail) {
 		avail = tail - head;
 		have = min_t(u64, avail, sr->buf_size);
-		off = head & sr->mask;
 		/* The data is mapped twice: a chunk that wraps is contiguous. */
-		memcpy(sr->buf, sr->data + off, have);
+		memcpy(sr->buf, sr->data + (head & sr->mask), have);
 		done = kspan_sring_move_chunk(sr, have, avail, stop);
-		if (done < 0) {
-			kspan_sring_set_corrupt(sr);
-			return done;
+		if (done) {
+			head += done;
+			kspan_sring_publish_head(sr, head);
 		}
-		/* The first record of a chunk is always whole: progress. */
-		if (WARN_ON_ONCE(!done && !stop->ring)) {
+		if (stop->corrupt) {
+			/* The record that cannot be parsed is refused, and the rest. */
+			kspan_sring_reject(sr);
 			kspan_sring_set_corrupt(sr);
 			return -EBADMSG;
 		}
-		if (done)
-			kspan_sring_publish_head(sr, head + done);
-		head += done;
 		if (stop->ring) {
-			atomic_set(&kspan_srings_stalled, 1);
-			return -EAGAIN;
+			if (!kspan_sring_stalled(sr, stop->ring, stop->len))
+				return -EAGAIN;
+			stop->ring = NULL;
 		}
 		cond_resched();
 	}
 	return 0;
 }
 
-/* From a worker or a release: whatever fits now; false if some is left. */
-static bool kspan_sring_drain(struct kspan_sring *sr)
+/* Whatever can be moved now, without waiting; false if some is left. */
+static bool kspan_sring_drain(struct kspan_sring *sr, bool drop)
 {
-	struct kspan_move_stop stop;
+	struct kspan_move_stop stop = { .drop = drop };
 	int ret;
 
 	mutex_lock(&sr->lock);
@@ -319,20 +373,36 @@ static bool kspan_sring_drain(struct kspan_sring *sr)
 	return ret != -EAGAIN;
 }
 
+/* A ring stalled at a per-CPU ring that still has no room is skipped. */
+static bool kspan_sring_still_stalled(struct kspan_sring *sr)
+{
+	struct kspan_ring *ring = READ_ONCE(sr->stall_ring);
+
+	return ring && !kspan_ring_has_room(ring, READ_ONCE(sr->stall_len));
+}
+
 static void kspan_sring_work_fn(struct work_struct *work)
 {
+	struct kspan_move_stop stop = { };
 	struct kspan_sring *sr, *tmp;
+	int ret;
 
-	atomic_set(&kspan_srings_stalled, 0);
 	mutex_lock(&kspan_srings_lock);
 	list_for_each_entry_safe(sr, tmp, &kspan_srings, node) {
-		/* An orphan is only ever moved here: it goes once drained. */
-		if (kspan_sring_drain(sr) && sr->orphan) {
+		/* A flush holds it: it is being moved anyway. */
+		if (kspan_sring_still_stalled(sr) || !mutex_trylock(&sr->lock))
+			continue;
+		ret = kspan_sring_move(sr, &stop);
+		mutex_unlock(&sr->lock);
+		/* Only the worker frees an orphan: once drained, or corrupt. */
+		if (sr->orphan && ret != -EAGAIN) {
 			list_del(&sr->node);
+			kspan_orphan_bytes -= kspan_sring_size(sr);
 			kspan_sring_free(sr);
 		}
 		cond_resched();
 	}
+	/* Producers do not ring: while rings exist, look at them. */
 	if (!list_empty(&kspan_srings))
 		queue_delayed_work(system_unbound_wq, &kspan_sring_work,
 				   kspan_dev.flush_jiffies);
@@ -340,15 +410,14 @@ static void kspan_sring_work_fn(struct work_struct *work)
 }
 
 /**
- * kspan_sring_space_freed - a consumer freed per-CPU ring space
+ * kspan_sring_space_freed - a consumer freed space a move stopped at
  *
- * Called from the consumer path after it freed space: a move that stopped
- * at a full ring is retried now rather than a flush interval later.
+ * Called from the consumer path: the move is retried now rather than a
+ * flush interval later.
  */
 void kspan_sring_space_freed(void)
 {
-	if (atomic_read(&kspan_srings_stalled) && atomic_xchg(&kspan_srings_stalled, 0))
-		mod_delayed_work(system_unbound_wq, &kspan_sring_work, 0);
+	mod_delayed_work(system_unbound_wq, &kspan_sring_work, 0);
 }
 
 long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
@@ -357,6 +426,8 @@ long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
 	struct kspan_submit_setup setup;
 	struct kspan_sring *sr;
 
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	if (copy_from_user(&setup, uarg, sizeof(setup)))
 		return -EFAULT;
 	if (setup.flags || setup.__reserved0 || setup.__reserved[0] ||
@@ -366,6 +437,9 @@ long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
 	if (!is_power_of_2(setup.size) || setup.size < KSPAN_SUBMIT_RING_MIN ||
 	    setup.size < PAGE_SIZE || setup.size > KSPAN_SUBMIT_RING_MAX)
 		return -EINVAL;
+	/* The consumer's file maps the per-CPU rings at the same offsets. */
+	if (READ_ONCE(kf->consumer))
+		return -EBUSY;
 	if (READ_ONCE(kf->sring))
 		return -EBUSY;
 
@@ -373,6 +447,8 @@ long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
 	if (!sr)
 		return -ENOMEM;
 	kspan_identity_fill(&sr->id);
+	mmgrab(current->mm);
+	sr->mm = current->mm;
 
 	setup.mmap_offset = KSPAN_MMAP_SUBMIT_OFF;
 	setup.page_size = PAGE_SIZE;
@@ -381,11 +457,17 @@ long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
 		kspan_sring_free(sr);
 		return -EFAULT;
 	}
-	/* Two threads may race here: one ring per file. */
-	if (cmpxchg(&kf->sring, NULL, sr)) {
+	/*
+	 * Two threads may race here (one ring per file), and an attach: both
+	 * take the consumer lock, so a file is never both.
+	 */
+	mutex_lock(&kspan_dev.consumer_lock);
+	if (kf->consumer || cmpxchg(&kf->sring, NULL, sr)) {
+		mutex_unlock(&kspan_dev.consumer_lock);
 		kspan_sring_free(sr);
 		return -EBUSY;
 	}
+	mutex_unlock(&kspan_dev.consumer_lock);
 	mutex_lock(&kspan_srings_lock);
 	if (list_empty(&kspan_srings))
 		queue_delayed_work(system_unbound_wq, &kspan_sring_work,
@@ -409,20 +491,21 @@ long kspan_ioctl_flush(struct file *file, unsigned long flags)
 	struct kspan_sring *sr = kspan_sring_of(file);
 	bool timed = READ_ONCE(kf->timeout_ns) != 0;
 	unsigned long deadline = kspan_deadline(file);
-	struct kspan_move_stop stop;
+	struct kspan_move_stop stop = { };
 	u64 target;
 	long left;
 	int ret;
 
-	if (!sr)
-		return -ENXIO;
 	if (flags & ~(unsigned long)KSPAN_FLUSH_WAIT)
 		return -EINVAL;
+	if (!sr)
+		return -ENXIO;
 	/* Everything written before the call; bounded by the move. */
 	target = smp_load_acquire(&sr->tail_page->tail);
 	for (;;) {
+		/* A timed wait is never restarted: its timeout would start over. */
 		if (mutex_lock_interruptible(&sr->lock))
-			return -ERESTARTSYS;
+			return timed ? -EINTR : -ERESTARTSYS;
 		ret = kspan_sring_move(sr, &stop);
 		/* Done once the head passed the target (a later tail is fine). */
 		if (ret == -EAGAIN && (s64)(sr->head - target) >= 0)
@@ -447,16 +530,18 @@ long kspan_ioctl_flush(struct file *file, unsigned long flags)
 
 /*
  * The head page at KSPAN_MMAP_SUBMIT_OFF, alone and never writable; the
- * tail page and the data after it, writable. Not inherited across fork():
- * a ring has one writer.
+ * tail page and the data after it, writable. Only into the address space
+ * that set the ring up: its records carry that thread's identity, so a
+ * process the file was passed to must not write them. Not inherited
+ * across fork(): a ring has one writer.
  */
 int kspan_sring_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct kspan_sring *sr = kspan_sring_of(file);
-	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) - KSPAN_MMAP_SUBMIT_OFF;
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
 
-	if (!sr)
-		return -ENXIO;
+	if (current->mm != sr->mm)
+		return -EACCES;
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
@@ -470,8 +555,8 @@ int kspan_sring_mmap(struct file *file, struct vm_area_struct *vma)
 	} else {
 		kspan_vm_flags_clear(vma, VM_MAYEXEC);
 	}
-	kspan_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND);
-	/* Checks that the range lies within the ring's area. */
+	/* remap_vmalloc_range() adds VM_DONTEXPAND and checks the range. */
+	kspan_vm_flags_set(vma, VM_DONTCOPY);
 	return remap_vmalloc_range(vma, sr->area, off >> PAGE_SHIFT);
 }
 
@@ -496,29 +581,38 @@ __poll_t kspan_sring_poll(struct file *file, struct poll_table_struct *pt)
 }
 
 /*
- * The file is released (its mappings are gone with it): move what can be
- * moved now; what cannot is left to the worker, which frees the ring once
- * it is empty.
+ * The file is released (its mappings went before it): move what can be
+ * moved now. What cannot is left to the worker, which frees the ring once
+ * it is empty, unless orphans already hold orphan_max bytes: then it is
+ * dropped, and counted.
  */
 void kspan_sring_release(struct kspan_file *kf)
 {
 	struct kspan_sring *sr = kf->sring;
+	bool drained;
 
 	if (!sr)
 		return;
+	/* Not under kspan_srings_lock: other releases need not wait for it. */
+	drained = kspan_sring_drain(sr, false);
 	mutex_lock(&kspan_srings_lock);
-	if (kspan_sring_drain(sr)) {
+	if (!drained && kspan_orphan_bytes + kspan_sring_size(sr) > kspan_dev.orphan_max)
+		drained = kspan_sring_drain(sr, true);
+	/* The worker is not walking the list: it holds the lock to do so. */
+	if (drained) {
 		list_del(&sr->node);
 		kspan_sring_free(sr);
 	} else {
 		sr->orphan = true;
+		kspan_orphan_bytes += kspan_sring_size(sr);
 	}
 	mutex_unlock(&kspan_srings_lock);
 }
 
 /*
  * Module unload: no file is left, and the per-CPU rings go too. Orphans
- * still waiting for space are given up, and said so.
+ * still waiting for space are given up, and said so. No lock: the worker
+ * is cancelled and no file can set up or release a ring any more.
  */
 void kspan_sring_exit(void)
 {
@@ -532,7 +626,7 @@ void kspan_sring_exit(void)
 		list_del(&sr->node);
 		kspan_sring_free(sr);
 	}
+	kspan_orphan_bytes = 0;
 	if (left)
-		pr_warn("kspan: %llu bytes of released submission rings not moved at unload\n",
-			left);
+		pr_warn("%llu bytes of released submission rings not moved at unload\n", left);
 }

@@ -424,6 +424,25 @@ TEST_F(sring, tail_moving_backwards_is_corruption)
 	EXPECT_EQ(3, collect(&self->c, 0, 3, 2000, NULL));
 }
 
+/* Counts the spans in the rings that parse, until @want or @ms passed. */
+static int count_whole_spans(struct kspan_consumer *c, int want, int ms)
+{
+	const struct kspan_record_header *h;
+	struct kspan_span_view v;
+	uint64_t end = mono_ns() + (uint64_t)ms * 1000000;
+	unsigned int i;
+	int n = 0;
+
+	do {
+		for (i = 0; i < c->info.nr_rings; i++)
+			while (c->rings[i].cons && (h = kspan_consumer_next(c, i)))
+				if (h->type == KSPAN_RECORD_SPAN)
+					n += kspan_span_parse(h, h->len, &v) ? -1000 : 1;
+		kspan_consumer_release_all(c);
+	} while (n < want && n >= 0 && mono_ns() < end);
+	return n;
+}
+
 /* A cheap, seeded generator: the run can be repeated from its seed. */
 static uint64_t xorshift(uint64_t *x)
 {
@@ -460,6 +479,8 @@ TEST_F(sring, random_bytes_never_hurt_the_module)
 		EXPECT_LE(r.head->moved + r.head->rejected, 4096u / 64);
 		kspan_sring_unmap(&r);
 		close(fd);
+		/* What moved before the corruption is whole; keep the rings empty. */
+		EXPECT_LE(0, count_whole_spans(&self->c, 0, 0));
 	}
 	TH_LOG("%d of 200 rings found corrupt", broken);
 	EXPECT_LT(0, broken);
@@ -469,25 +490,6 @@ TEST_F(sring, random_bytes_never_hurt_the_module)
 	ASSERT_EQ(0, kspan_sring_flush(&self->r, 0));
 	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &st));
 	EXPECT_EQ(st.submitted, st.committed + st.rejected);
-}
-
-/* Counts the spans in the rings that parse, until @want or @ms passed. */
-static int count_whole_spans(struct kspan_consumer *c, int want, int ms)
-{
-	const struct kspan_record_header *h;
-	struct kspan_span_view v;
-	uint64_t end = mono_ns() + (uint64_t)ms * 1000000;
-	unsigned int i;
-	int n = 0;
-
-	do {
-		for (i = 0; i < c->info.nr_rings; i++)
-			while (c->rings[i].cons && (h = kspan_consumer_next(c, i)))
-				if (h->type == KSPAN_RECORD_SPAN)
-					n += kspan_span_parse(h, h->len, &v) ? -1000 : 1;
-		kspan_consumer_release_all(c);
-	} while (n < want && n >= 0 && mono_ns() < end);
-	return n;
 }
 
 struct flipper {
@@ -561,7 +563,7 @@ TEST_F(sring, setup_and_mapping_are_checked)
 {
 	struct kspan_submit_setup s;
 	long page = sysconf(_SC_PAGESIZE);
-	int status;
+	int status, fd;
 	void *p;
 	pid_t pid;
 
@@ -585,22 +587,22 @@ TEST_F(sring, setup_and_mapping_are_checked)
 
 	/* The head page: never writable, alone. */
 	p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd,
-		 (off_t)KSPAN_MMAP_SUBMIT_OFF);
+		 0);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EPERM, errno);
 	EXPECT_EQ(-1, mprotect((void *)self->r.head, page, PROT_READ | PROT_WRITE));
 	p = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, self->fd,
-		 (off_t)KSPAN_MMAP_SUBMIT_OFF);
+		 0);
 	EXPECT_EQ(MAP_FAILED, p);
 	/* Nothing executable, nothing past the ring. */
 	p = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_SHARED, self->fd,
-		 (off_t)KSPAN_MMAP_SUBMIT_OFF + page);
+		 (off_t)page);
 	EXPECT_EQ(MAP_FAILED, p);
 	p = mmap(NULL, page, PROT_READ, MAP_SHARED, self->fd,
-		 (off_t)KSPAN_MMAP_SUBMIT_OFF + page * (2 + 2 * SRING_SIZE / page));
+		 (off_t)page * (2 + 2 * SRING_SIZE / page));
 	EXPECT_EQ(MAP_FAILED, p);
 	p = mmap(NULL, page, PROT_READ, MAP_PRIVATE, self->fd,
-		 (off_t)KSPAN_MMAP_SUBMIT_OFF + page);
+		 (off_t)page);
 	EXPECT_EQ(MAP_FAILED, p);
 
 	/* A fork child does not inherit the mapping: a ring has one writer. */
@@ -613,6 +615,84 @@ TEST_F(sring, setup_and_mapping_are_checked)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	/* Nor may it map the ring through the file: it would write as us. */
+	pid = fork();
+	if (pid == 0)
+		_exit(mmap(NULL, page, PROT_READ, MAP_SHARED, self->fd, 0) == MAP_FAILED &&
+		      errno == EACCES ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	/* Only a producer's writable file may have one. */
+	memset(&s, 0, sizeof(s));
+	s.size = 65536;
+	EXPECT_EQ(-1, ioctl(self->c.fd, KSPAN_IOC_SETUP_SUBMIT_RING, &s));
+	EXPECT_EQ(EBUSY, errno);
+	fd = kspan_open(O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, KSPAN_IOC_SETUP_SUBMIT_RING, &s));
+	EXPECT_EQ(EBADF, errno);
+	close(fd);
+}
+
+FIXTURE(noorphans) {
+	int fd;
+	struct kspan_consumer c;
+	struct kspan_sring r;
+};
+
+FIXTURE_SETUP(noorphans)
+{
+	SETUP("flush_interval_ms=20 orphan_max=0");
+}
+
+FIXTURE_TEARDOWN(noorphans)
+{
+	TEARDOWN();
+}
+
+TEST_F(noorphans, past_orphan_max_a_release_drops_and_counts)
+{
+	const struct kspan_record_header *h;
+	const struct kspan_lost *l;
+	struct kspan_stats before, after;
+	int filled, status, i;
+	uint64_t lost = 0;
+	pid_t pid;
+
+	filled = fill_rings(self->fd);
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &before));
+	pid = fork();
+	if (pid == 0) {
+		struct kspan_sring r;
+		int fd = kspan_open(O_RDWR);
+
+		if (fd < 0 || kspan_sring_setup(&r, fd, 4096) || write_spans(&r, 0, 10) != 10)
+			_exit(2);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &after));
+	EXPECT_EQ(10u, after.dropped_atomic - before.dropped_atomic);
+	EXPECT_EQ(10u, after.submitted - before.submitted);
+	/* Once space frees, the consumer is told: a lost-records record. */
+	ASSERT_EQ(filled, drain_fill(&self->c, filled));
+	for (i = 0; i < nr_cpus(); i++) {
+		uint8_t rec[SPAN_LEN];
+
+		pin_to_cpu(i);
+		make_span(rec, sizeof(rec), 7, SPAN_LEN);
+		ASSERT_EQ(0, submit(self->fd, rec));
+		while ((h = kspan_consumer_next(&self->c, i)))
+			if (h->type == KSPAN_RECORD_LOST) {
+				l = (const void *)(h + 1);
+				lost += l->count;
+			}
+	}
+	pin_to_cpu(0);
+	EXPECT_EQ(10u, lost);
+	kspan_consumer_release_all(&self->c);
 }
 
 TEST_HARNESS_MAIN

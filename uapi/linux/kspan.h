@@ -260,16 +260,22 @@ struct kspan_producer_opts {
  * Submission rings (ABI 1.3)
  * ==========================
  *
- * A producer file may set up one submission ring, and then hand the module
- * records without a system call: it writes them into the ring's data and
- * moves the ring's tail. The module moves them into the per-CPU rings
- * (1) on KSPAN_IOC_FLUSH, (2) from a kernel worker every flush_interval_ms
- * (module parameter), and (3) when the file is released, also when its
- * process was killed: what was written before the tail moved is not lost.
- * A file has at most one submission ring, and a ring one writer: a thread
- * (libkspan gives each thread a file of its own).
+ * A producer file (opened for writing, never the consumer's) may set up
+ * one submission ring, and then hand the module records without a system
+ * call: it writes them into the ring's data and moves the ring's tail. The
+ * module moves them into the per-CPU rings (1) on KSPAN_IOC_FLUSH, (2) from
+ * a kernel worker every flush_interval_ms (module parameter), and at once
+ * when the consumer frees space a move waited for, and (3) when the file
+ * is released, also when its process was killed: what was written before
+ * the tail moved is not lost. A ring that cannot be emptied at release is
+ * kept until it can, within orphan_max bytes of such rings (module
+ * parameter); past that, what cannot move is dropped and counted as
+ * dropped_atomic, and the consumer sees a lost-records record. A file has
+ * at most one submission ring, and a ring one writer: a thread (libkspan
+ * gives each thread a file of its own).
  *
- * The ring is mapped at KSPAN_MMAP_SUBMIT_OFF (setup tells the offset):
+ * The ring is mapped at KSPAN_MMAP_SUBMIT_OFF of the file that set it up,
+ * and only by the process that set it up:
  *
  *	+0		head page, struct kspan_submit_head, read-only: mapped
  *			alone, exactly one page, never writable
@@ -291,22 +297,23 @@ struct kspan_producer_opts {
  * refused and counted (rejected); the module goes on past it. A tail that
  * is misaligned, behind head or more than size ahead of it, or a record
  * length that cannot be right (shorter than a span, longer than
- * record_max, past the tail) makes the ring corrupt: the module takes
- * nothing more from it, counts it, and every later producer call on the
- * file fails with -EBADMSG (poll reports EPOLLERR).
+ * record_max, past the tail) makes the ring corrupt: the module moves the
+ * records before it, refuses that one (rejected), takes nothing more from
+ * the ring, sets corrupt, and every later producer call on the file fails
+ * with -EBADMSG (poll reports EPOLLERR).
  *
  * The module never waits for space in a per-CPU ring on the producer's
  * behalf, but in KSPAN_IOC_FLUSH with KSPAN_FLUSH_WAIT: records it cannot
  * move stay in the submission ring, which fills, and the producer feels the
  * backpressure there. poll reports EPOLLOUT while at least
- * min(record_max, size) bytes are free. Records moved are stamped with the
- * identity of the thread that set the ring up (and, as submit time, when
- * they were moved), whoever wrote them: a ring written by other threads is
- * the application's own choice.
+ * min(record_max rounded up to KSPAN_RECORD_ALIGN, size) bytes are free.
+ * Records moved are stamped with the identity of the thread that set the
+ * ring up (and, as submit time, when they were moved), whoever wrote them:
+ * a ring written by other threads is the application's own choice.
  */
 #define KSPAN_SUBMIT_RING_MIN	4096U
 #define KSPAN_SUBMIT_RING_MAX	(16U << 20)
-#define KSPAN_MMAP_SUBMIT_OFF	_BITULL(46)
+#define KSPAN_MMAP_SUBMIT_OFF	0
 
 /**
  * struct kspan_submit_setup - argument of KSPAN_IOC_SETUP_SUBMIT_RING
@@ -314,6 +321,9 @@ struct kspan_producer_opts {
  *	KSPAN_SUBMIT_RING_MIN and the page size to KSPAN_SUBMIT_RING_MAX
  * @flags: zero
  * @mmap_offset: out: where the head page is mapped (KSPAN_MMAP_SUBMIT_OFF)
+ *
+ * Fails with -EBADF on a file not opened for writing, -EBUSY on a file
+ * that has a ring or is the consumer's (which may then not attach).
  * @page_size: out: the kernel's page size
  * @record_max: out: longest record accepted, in bytes
  * @__reserved0: zero
@@ -494,7 +504,8 @@ struct kspan_ring_info {
  * @rejected: records refused as invalid (-EINVAL, -EMSGSIZE), unreadable
  *	(-EFAULT), or for want of kernel memory to copy them into (-ENOMEM)
  * @dropped_atomic: spans dropped on a full ring by callers that cannot
- *	sleep (in-kernel API, BPF)
+ *	sleep (in-kernel API, BPF), and by the release of a submission ring
+ *	that could not be kept (orphan_max)
  * @dropped_policy: spans dropped on a full ring by KSPAN_FULL_DROP files
  * @full_eagain: records refused with -EAGAIN on a full ring
  * @full_timeout: records refused with -ETIMEDOUT: the file's timeout ran

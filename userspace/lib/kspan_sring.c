@@ -77,11 +77,19 @@ void kspan_sring_publish(struct kspan_sring *r)
 	__atomic_store_n(&r->tail->tail, r->pos, __ATOMIC_RELEASE);
 }
 
+int kspan_sring_check_len(const struct kspan_sring *r, size_t len)
+{
+	return len > r->record_max || kspan_record_total(len) > r->size ? -EMSGSIZE : 0;
+}
+
 int kspan_sring_write(struct kspan_sring *r, const void *rec)
 {
 	const struct kspan_record_header *hdr = rec;
-	void *dst = kspan_sring_reserve(r, hdr->len);
+	void *dst;
 
+	if (kspan_sring_check_len(r, hdr->len))
+		return -EMSGSIZE;
+	dst = kspan_sring_reserve(r, hdr->len);
 	if (!dst)
 		return -EAGAIN;
 	memcpy(dst, rec, hdr->len);

@@ -26,7 +26,8 @@ struct kspan_sring {
 };
 
 /* KSPAN_IOC_SETUP_SUBMIT_RING of @size bytes on @fd, then maps it.
- * Returns 0 or -errno; @r is untouched on failure.
+ * Returns 0 or -errno; @r is untouched on failure (but a ring set up and
+ * not mapped stays with @fd: close it).
  */
 int kspan_sring_setup(struct kspan_sring *r, int fd, uint32_t size);
 /* Unmaps the ring (the fd stays open: closing it moves what is left). */
@@ -41,8 +42,12 @@ void *kspan_sring_reserve(struct kspan_sring *r, size_t len);
 void kspan_sring_produce(struct kspan_sring *r, size_t len);
 /* Publishes what was produced: the module may take it from now on. */
 void kspan_sring_publish(struct kspan_sring *r);
+/* Whether a record of @len bytes can ever go through the ring: 0, or
+ * -EMSGSIZE when it is longer than record_max or than the ring.
+ */
+int kspan_sring_check_len(const struct kspan_sring *r, size_t len);
 /* Writes the record @rec (its header says its length) and publishes it:
- * 0, -EAGAIN when it does not fit now.
+ * 0, -EAGAIN when it does not fit now, -EMSGSIZE when it never will.
  */
 int kspan_sring_write(struct kspan_sring *r, const void *rec);
 /* Bytes written and not yet taken by the module. */

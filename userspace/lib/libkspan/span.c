@@ -224,6 +224,9 @@ static int put(struct kspan_sring *r, kspan_span_t *s)
 
 	if (len < 0)
 		return (int)len;
+	/* A module whose record_max is below the span: never fits. */
+	if (kspan_sring_check_len(r, (size_t)len))
+		return -EMSGSIZE;
 	dst = kspan_sring_reserve(r, (size_t)len);
 	if (!dst)
 		return -EAGAIN;
