@@ -19,6 +19,9 @@ export KSPAN_CACHE
 BUILD := build
 MODDIR := $(BUILD)/$(KERNEL)/mod
 KDIR = $(shell cat $(KSPAN_CACHE)/kernels/$(KERNEL)/build 2>/dev/null)
+# The kernel's BTF, base of the module's (kfuncs need it): the image's
+# vmlinux, extracted by scripts/setup; on a host, /sys/kernel/btf/vmlinux.
+BTF_BASE ?= $(wildcard $(KSPAN_CACHE)/kernels/$(KERNEL)/vmlinux)
 HARNESS_INC := $(KSPAN_CACHE)/tools/include
 
 CC ?= cc
@@ -45,6 +48,8 @@ AGENT_HDR := $(wildcard userspace/spanagent/*.h)
 AGENT_LIBS := -lcurl -lz -lm -lmicrohttpd
 UNIT_SRC := $(wildcard tests/unit/*.c)
 GUEST_SRC := $(wildcard tests/guest/*.c)
+BPF_TEST_SRC := $(wildcard tests/bpf/*.bpf.c)
+BPF_TEST_OBJ := $(BPF_TEST_SRC:tests/bpf/%.c=$(BUILD)/tests/bpf/%.o)
 
 USER_BINS := $(BUILD)/bin/kspanctl $(BUILD)/bin/spanagent $(BUILD)/bin/checkout \
 	     $(BUILD)/bin/request_sim
@@ -64,6 +69,7 @@ module:
 	@cp -rsf $(CURDIR)/Kbuild $(CURDIR)/kmod $(CURDIR)/uapi $(MODDIR)/
 	@cp -rsf $(CURDIR)/tests/kmod $(MODDIR)/tests/
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MODDIR) W=1 KSPAN_TESTS=m modules
+	@scripts/module-btf $(MODDIR)/kspan.ko $(BTF_BASE)
 
 user: $(LIBKSPAN) $(USER_BINS)
 
@@ -123,7 +129,12 @@ $(BUILD)/bench/encode_bench: tests/bench/encode_bench.c $(AGENT_SRC) $(AGENT_HDR
 $(BUILD)/bench/kspan_bench: tests/bench/kspan_bench.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -pthread -o $@ $< $(LIB_SRC)
-tests: $(UNIT_BINS) $(GUEST_BINS)
+tests: $(UNIT_BINS) $(GUEST_BINS) $(BPF_TEST_OBJ)
+
+# BPF programs of the guest suites: plain BPF C, with BTF for libbpf.
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c
+	@mkdir -p $(dir $@)
+	clang -target bpf -O2 -g -Wall -Werror -I/usr/include/$(shell gcc -dumpmachine) -c -o $@ $<
 
 $(BUILD)/bin/kspanctl: userspace/kspanctl/kspanctl.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
@@ -144,7 +155,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) $(AGENT_SRC) $(AGENT
 
 $(BUILD)/tests/guest/%: tests/guest/%.c $(wildcard tests/guest/*.h) $(LIB_SRC) $(LIB_HDR) $(LIBKSPAN_SRC) $(LIBKSPAN_HDR) | harness
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -pthread -o $@ $< $(LIB_SRC) $(LIBKSPAN_SRC)
+	$(CC) $(TEST_CFLAGS) -pthread -o $@ $< $(LIB_SRC) $(LIBKSPAN_SRC) $(if $(filter bpf_%,$*),-lbpf)
 
 .PHONY: harness
 harness:

@@ -154,10 +154,16 @@ static int __init kspan_init(void)
 	ret = kspan_rings_alloc();
 	if (ret)
 		return ret;
+	ret = kspan_bpf_init();
+	if (ret) {
+		kspan_rings_free();
+		return ret;
+	}
 	kspan_debugfs_init();
 	ret = kspan_chrdev_register(dev_mode, make_kgid(&init_user_ns, dev_gid));
 	if (ret) {
 		kspan_debugfs_exit();
+		kspan_bpf_exit();
 		kspan_rings_free();
 		return ret;
 	}
@@ -174,6 +180,7 @@ static void __exit kspan_exit(void)
 	kspan_chrdev_unregister();
 	kspan_sring_exit();
 	kspan_debugfs_exit();
+	kspan_bpf_exit();
 	kspan_rings_free();
 }
 

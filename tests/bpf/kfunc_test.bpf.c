@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BPF side of the guest suite bpf_kfunc: a syscall program that hands the
+ * record in its map to kspan_bpf_submit(), run through BPF_PROG_TEST_RUN.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#define REC_SIZE 1024
+
+extern int kspan_bpf_submit(const void *rec, __u32 rec__sz) __ksym;
+
+struct rec_buf {
+	__u8 bytes[REC_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rec_buf);
+} rec_map SEC(".maps");
+
+/* Returns what the kfunc returned: BPF_PROG_TEST_RUN's retval. */
+SEC("syscall")
+int submit(void *ctx)
+{
+	__u32 key = 0;
+	struct rec_buf *r = bpf_map_lookup_elem(&rec_map, &key);
+
+	if (!r)
+		return -1;
+	return kspan_bpf_submit(r->bytes, sizeof(r->bytes));
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest suite: BPF programs submit spans through the kfunc
+ * kspan_bpf_submit(). A syscall program (tests/bpf/kfunc_test.bpf.c), run
+ * with BPF_PROG_TEST_RUN, hands the record in its map to the kfunc: it
+ * arrives intact with the caller's identity; a full ring drops and counts
+ * it exactly, and the consumer sees a lost-records record; malformed
+ * records are refused and counted; the module cannot go while a program
+ * holds its kfunc, and can after.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+#include "span_util.h"
+
+#define REC_SIZE 1024		/* the program's map value */
+#define SPAN_LEN 200
+
+FIXTURE(kfunc) {
+	int fd;
+	struct kspan_consumer c;
+	struct bpf_object *obj;
+	int prog_fd, map_fd;
+};
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+/* build/tests/guest/bpf_kfunc -> build/tests/bpf/kfunc_test.bpf.o */
+static void bpf_obj_path(char *path, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", path, len - 64);
+
+	path[n > 0 ? n : 0] = '\0';
+	*strrchr(path, '/') = '\0';
+	*strrchr(path, '/') = '\0';
+	strcat(path, "/bpf/kfunc_test.bpf.o");
+}
+
+FIXTURE_SETUP(kfunc)
+{
+	char path[PATH_MAX];
+
+	libbpf_set_print(quiet);
+	ASSERT_EQ(0, kspan_reload("ring_size=16384 record_max=1024"));
+	ASSERT_EQ(0, pin_to_cpu(0));
+	self->fd = kspan_open(O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, kspan_consumer_open(&self->c));
+	bpf_obj_path(path, sizeof(path));
+	self->obj = bpf_object__open_file(path, NULL);
+	ASSERT_NE(NULL, self->obj);
+	/* The verifier resolves the kfunc in the module's BTF here. */
+	ASSERT_EQ(0, bpf_object__load(self->obj));
+	self->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(self->obj, "submit"));
+	self->map_fd = bpf_map__fd(bpf_object__find_map_by_name(self->obj, "rec_map"));
+	ASSERT_LE(0, self->prog_fd);
+	ASSERT_LE(0, self->map_fd);
+}
+
+FIXTURE_TEARDOWN(kfunc)
+{
+	int tries, ret;
+
+	EXPECT_EQ(-1, stats_invariant_broken(self->fd, self->c.info.nr_rings));
+	kspan_consumer_close(&self->c);
+	close(self->fd);
+	/* A loaded program that calls the kfunc holds the module. */
+	if (self->obj) {
+		EXPECT_EQ(-EAGAIN, module_unload("kspan"));
+		bpf_object__close(self->obj);
+	}
+	/* The program is freed after an RCU grace period, then the module. */
+	for (tries = 0; tries < 200 && (ret = module_unload("kspan")) == -EAGAIN; tries++)
+		usleep(50000);
+	EXPECT_EQ(0, ret);
+}
+
+/* Runs the program on the record @rec; returns what the kfunc returned. */
+static int run(FIXTURE_DATA(kfunc) *self, const void *rec, size_t len)
+{
+	uint8_t buf[REC_SIZE] = { 0 };
+	uint32_t key = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	memcpy(buf, rec, len);
+	if (bpf_map_update_elem(self->map_fd, &key, buf, BPF_ANY) ||
+	    bpf_prog_test_run_opts(self->prog_fd, &opts))
+		return -1000 - errno;
+	return (int)opts.retval;
+}
+
+TEST_F(kfunc, span_arrives_intact_with_the_callers_identity)
+{
+	size_t id_off = sizeof(struct kspan_record_header) + offsetof(struct kspan_span, id);
+	size_t id_end = id_off + sizeof(struct kspan_identity);
+	const struct kspan_record_header *h;
+	const struct kspan_span *s;
+	uint8_t rec[SPAN_LEN];
+
+	ASSERT_EQ(SPAN_LEN, make_span(rec, sizeof(rec), 42, SPAN_LEN));
+	ASSERT_EQ(0, run(self, rec, sizeof(rec)));
+	h = kspan_consumer_next(&self->c, 0);
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(SPAN_LEN, h->len);
+	EXPECT_EQ(0, memcmp(h, rec, id_off));
+	EXPECT_EQ(0, memcmp((const uint8_t *)h + id_end, rec + id_end, SPAN_LEN - id_end));
+	s = (const void *)(h + 1);
+	/* A syscall program runs in the caller's context. */
+	EXPECT_EQ((uint32_t)getpid(), s->id.pid);
+	EXPECT_EQ((uint32_t)syscall(SYS_gettid), s->id.tid);
+	EXPECT_EQ(0u, s->id.cpu);
+	EXPECT_NE(0u, s->id.submit_time_ns);
+	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+	kspan_consumer_release_all(&self->c);
+}
+
+TEST_F(kfunc, full_ring_drops_and_counts_exactly)
+{
+	const struct kspan_record_header *h;
+	struct kspan_stats before, after;
+	uint8_t rec[SPAN_LEN];
+	uint64_t lost = 0;
+	int filled, i;
+
+	filled = fill_rings(self->fd);
+	ASSERT_LT(40, filled);
+	ASSERT_EQ(0, get_stats(self->fd, 0, &before));
+	make_span(rec, sizeof(rec), 1, SPAN_LEN);
+	for (i = 0; i < 25; i++)
+		ASSERT_EQ(-ENOSPC, run(self, rec, sizeof(rec)));
+	ASSERT_EQ(0, get_stats(self->fd, 0, &after));
+	EXPECT_EQ(25u, after.dropped_atomic - before.dropped_atomic);
+	EXPECT_EQ(25u, after.submitted - before.submitted);
+	EXPECT_EQ(0u, after.committed - before.committed);
+	/* Space again: the next span comes after a lost-records record. */
+	ASSERT_EQ(filled, drain_fill(&self->c, filled));
+	ASSERT_EQ(0, run(self, rec, sizeof(rec)));
+	while ((h = kspan_consumer_next(&self->c, 0)))
+		if (h->type == KSPAN_RECORD_LOST)
+			lost += ((const struct kspan_lost *)(h + 1))->count;
+	EXPECT_EQ(25u, lost);
+	kspan_consumer_release_all(&self->c);
+}
+
+TEST_F(kfunc, malformed_records_are_refused_and_counted)
+{
+	struct kspan_stats before, after;
+	uint8_t rec[SPAN_LEN];
+	struct kspan_record_header *h = (void *)rec;
+	struct kspan_span *s = (void *)(h + 1);
+
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &before));
+	make_span(rec, sizeof(rec), 2, SPAN_LEN);
+	memset(s->trace_id, 0, sizeof(s->trace_id));
+	EXPECT_EQ(-EINVAL, run(self, rec, sizeof(rec)));
+	/* Longer than record_max: only record_max bytes are ever copied. */
+	make_span(rec, sizeof(rec), 3, SPAN_LEN);
+	h->len = 2000;
+	EXPECT_EQ(-EMSGSIZE, run(self, rec, sizeof(rec)));
+	/* Shorter than its own header says, within the buffer: invalid. */
+	make_span(rec, sizeof(rec), 4, SPAN_LEN);
+	h->len = SPAN_LEN + 64;
+	EXPECT_EQ(-EINVAL, run(self, rec, sizeof(rec)));
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &after));
+	EXPECT_EQ(3u, after.rejected - before.rejected);
+	EXPECT_EQ(0u, after.committed - before.committed);
+	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
+}
+
+TEST_HARNESS_MAIN
