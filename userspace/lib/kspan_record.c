@@ -45,7 +45,12 @@ struct kspan_span *kspan_build_span(struct kspan_builder *b)
 static int add_attr(struct kspan_builder *b, uint8_t type, const char *key,
 		    const void *val, size_t val_len)
 {
-	size_t key_len = strlen(key);
+	return kspan_build_attr(b, type, key, strlen(key), val, val_len);
+}
+
+int kspan_build_attr(struct kspan_builder *b, uint8_t type, const char *key,
+		     size_t key_len, const void *val, size_t val_len)
+{
 	struct kspan_span *span;
 	struct kspan_attr attr;
 

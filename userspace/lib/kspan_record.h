@@ -30,6 +30,9 @@ int kspan_build_bytes(struct kspan_builder *b, const char *key,
 int kspan_build_int(struct kspan_builder *b, const char *key, int64_t val);
 int kspan_build_double(struct kspan_builder *b, const char *key, double val);
 int kspan_build_bool(struct kspan_builder *b, const char *key, bool val);
+/* Any attribute, the key's length known: @type is enum kspan_attr_type. */
+int kspan_build_attr(struct kspan_builder *b, uint8_t type, const char *key,
+		     size_t key_len, const void *val, size_t val_len);
 /* Seals the record; returns its length (hdr.len) or the sticky -errno. */
 long kspan_build_end(struct kspan_builder *b);
 

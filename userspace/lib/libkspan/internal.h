@@ -17,6 +17,8 @@
 /* Span names are cut to this many bytes, at a UTF-8 character boundary. */
 #define KSPAN_NAME_MAX		512
 
+_Static_assert(KSPAN_MAX_OPEN_SPANS <= 32, "open slots are bits of a uint32_t");
+
 struct kspan_active_span {
 	struct kspan_builder b;
 	bool open;		/* started, not yet submitted or discarded */
@@ -31,6 +33,9 @@ struct kspan_thread {
 	struct kspan_sring ring;
 	uint64_t rng[4];		/* xoshiro256** state */
 	unsigned int depth;		/* spans on @stack */
+	uint32_t used;			/* bit i: slots[i] is open */
+	/* The ring's head when a doorbell last freed nothing (0: none). */
+	uint64_t stuck_head;
 	struct kspan_active_span *stack[KSPAN_MAX_OPEN_SPANS];
 	struct kspan_active_span slots[KSPAN_MAX_OPEN_SPANS];
 };

@@ -39,12 +39,20 @@ static size_t name_len(const char *name)
 
 static struct kspan_active_span *slot_get(struct kspan_thread *t)
 {
+	uint32_t all = (uint32_t)((1ull << KSPAN_MAX_OPEN_SPANS) - 1);
 	unsigned int i;
 
-	for (i = 0; i < KSPAN_MAX_OPEN_SPANS; i++)
-		if (!t->slots[i].open)
-			return &t->slots[i];
-	return NULL;
+	if ((t->used & all) == all)
+		return NULL;
+	i = (unsigned int)__builtin_ctz(~t->used);
+	t->used |= 1u << i;
+	return &t->slots[i];
+}
+
+static void slot_put(struct kspan_active_span *s)
+{
+	s->open = false;
+	s->owner->used &= ~(1u << (s - s->owner->slots));
 }
 
 static void stack_remove(struct kspan_active_span *s)
@@ -72,9 +80,11 @@ KSPAN_API kspan_span_t *kspan_span_start_child_of(const char *name,
 
 	if (!t || !kspan_thread_ring(t) || !name)
 		return NULL;
-	s = slot_get(t);
 	len = name_len(name);
-	if (!s || !len || (unsigned int)kind - 1 > KSPAN_SPAN_KIND_CONSUMER - 1)
+	if (!len || (unsigned int)kind - 1 > KSPAN_SPAN_KIND_CONSUMER - 1)
+		return NULL;
+	s = slot_get(t);
+	if (!s)
 		return NULL;
 	kspan_build_begin(&s->b, s->rec, sizeof(s->rec), name, len);
 	body = kspan_build_span(&s->b);
@@ -129,17 +139,18 @@ KSPAN_API int kspan_current_context(struct kspan_context *ctx)
 }
 
 /*
- * Whether an attribute fits, so that adding it cannot fail: the builder's
- * errors are sticky, and a span must keep what it has. 1 for a NULL span
- * (tracing off: nothing to do), 0 when it fits, or -errno.
+ * Adds an attribute if it fits, leaving the span as it was if not: the
+ * builder's errors are sticky, and a span must keep what it has. NULL
+ * span: tracing is off, nothing to do.
  */
-static int attr_check(kspan_span_t *s, const char *key, size_t val_len)
+static int set_attr(kspan_span_t *s, uint8_t type, const char *key,
+		    const void *val, size_t val_len)
 {
 	size_t key_len;
 
 	if (!s)
-		return 1;
-	if (!s->open || s->ended || !key)
+		return 0;
+	if (!s->open || s->ended || !key || (!val && val_len))
 		return -EINVAL;
 	key_len = strlen(key);
 	if (!key_len || key_len > UINT8_MAX || val_len > UINT16_MAX)
@@ -147,43 +158,37 @@ static int attr_check(kspan_span_t *s, const char *key, size_t val_len)
 	if (s->b.cap - s->b.len < sizeof(struct kspan_attr) + key_len + val_len ||
 	    kspan_build_span(&s->b)->attr_count == UINT16_MAX)
 		return -ENOSPC;
-	return 0;
+	return kspan_build_attr(&s->b, type, key, key_len, val, val_len);
 }
 
 KSPAN_API int kspan_span_set_str(kspan_span_t *s, const char *key, const char *value)
 {
-	int ret = value ? attr_check(s, key, strlen(value)) : -EINVAL;
-
-	return ret ? (ret > 0 ? 0 : ret) : kspan_build_str(&s->b, key, value);
+	if (!value)
+		return s ? -EINVAL : 0;
+	return set_attr(s, KSPAN_ATTR_STRING, key, value, strlen(value));
 }
 
 KSPAN_API int kspan_span_set_bytes(kspan_span_t *s, const char *key,
 				   const void *value, size_t len)
 {
-	int ret = value || !len ? attr_check(s, key, len) : -EINVAL;
-
-	return ret ? (ret > 0 ? 0 : ret) : kspan_build_bytes(&s->b, key, value, len);
+	return set_attr(s, KSPAN_ATTR_BYTES, key, value, len);
 }
 
 KSPAN_API int kspan_span_set_int(kspan_span_t *s, const char *key, int64_t value)
 {
-	int ret = attr_check(s, key, sizeof(value));
-
-	return ret ? (ret > 0 ? 0 : ret) : kspan_build_int(&s->b, key, value);
+	return set_attr(s, KSPAN_ATTR_INT64, key, &value, sizeof(value));
 }
 
 KSPAN_API int kspan_span_set_double(kspan_span_t *s, const char *key, double value)
 {
-	int ret = attr_check(s, key, sizeof(value));
-
-	return ret ? (ret > 0 ? 0 : ret) : kspan_build_double(&s->b, key, value);
+	return set_attr(s, KSPAN_ATTR_DOUBLE, key, &value, sizeof(value));
 }
 
 KSPAN_API int kspan_span_set_bool(kspan_span_t *s, const char *key, int value)
 {
-	int ret = attr_check(s, key, 1);
+	uint8_t v = value != 0;
 
-	return ret ? (ret > 0 ? 0 : ret) : kspan_build_bool(&s->b, key, value != 0);
+	return set_attr(s, KSPAN_ATTR_BOOL, key, &v, 1);
 }
 
 KSPAN_API void kspan_span_set_status(kspan_span_t *s, enum kspan_span_status status)
@@ -213,7 +218,7 @@ KSPAN_API void kspan_span_discard(kspan_span_t *s)
 		return;
 	if (!s->ended)
 		stack_remove(s);
-	s->open = false;
+	slot_put(s);
 }
 
 /* Copies the ended span into the thread's ring; -EAGAIN when it is full. */
@@ -233,12 +238,35 @@ static int put(struct kspan_sring *r, kspan_span_t *s)
 	memcpy(dst, s->rec, (size_t)len);
 	kspan_sring_produce(r, (size_t)len);
 	kspan_sring_publish(r);
-	s->open = false;
+	slot_put(s);
 	return 0;
+}
+
+/*
+ * Not waiting, the ring full: ring the module, unless the last doorbell
+ * freed nothing and nothing moved since (the worker or a consumer will
+ * move it): a full ring then costs no system call per refused span.
+ */
+static int try_again(struct kspan_thread *t, struct kspan_sring *r,
+		     kspan_span_t *s)
+{
+	uint64_t head = __atomic_load_n(&r->head->head, __ATOMIC_ACQUIRE);
+	int ret;
+
+	if (t->stuck_head == head + 1)
+		return -EAGAIN;
+	ret = kspan_sring_flush(r, 0);
+	if (ret == -EBADMSG)
+		return ret;
+	ret = put(r, s);
+	t->stuck_head = ret == -EAGAIN ?
+		__atomic_load_n(&r->head->head, __ATOMIC_ACQUIRE) + 1 : 0;
+	return ret;
 }
 
 static int submit(kspan_span_t *s, bool wait)
 {
+	struct kspan_thread *t;
 	struct kspan_sring *r;
 	int ret;
 
@@ -248,23 +276,26 @@ static int submit(kspan_span_t *s, bool wait)
 		return -EINVAL;
 	kspan_span_end(s);
 	/* The calling thread's ring: a ring has one writer. */
-	r = kspan_thread_ring(kspan_thread_get());
+	t = kspan_thread_get();
+	r = t ? kspan_thread_ring(t) : NULL;
 	if (!r)
 		return 0;
 	for (;;) {
 		ret = put(r, s);
 		if (ret != -EAGAIN)
 			return ret;
+		if (!wait)
+			return try_again(t, r, s);
 		/*
 		 * Full: ring the module. Waiting, it returns once everything
 		 * moved, or fails (-EINTR, -ETIMEDOUT, -EAGAIN for a
 		 * non-blocking policy); not waiting, it moves what fits now.
 		 */
-		ret = kspan_sring_flush(r, wait ? KSPAN_FLUSH_WAIT : 0);
-		if (ret == -EBADMSG || (wait && ret && ret != -EAGAIN))
+		ret = kspan_sring_flush(r, KSPAN_FLUSH_WAIT);
+		if (ret && ret != -EAGAIN)
 			return ret;
-		/* Not waiting, or a policy that does not block: one more try. */
-		if (!wait || ret == -EAGAIN)
+		/* A policy that does not block: one more try. */
+		if (ret == -EAGAIN)
 			return put(r, s);
 	}
 }

@@ -123,14 +123,16 @@ static uint32_t ring_size(void)
 
 struct kspan_sring *kspan_thread_ring(struct kspan_thread *t)
 {
-	const char *dev = getenv("KSPAN_DEVICE");
 	struct kspan_version ver;
+	const char *dev;
 	int fd, ret;
 
+	/* The hot path: every span comes here. */
 	if (t->fd >= 0)
 		return &t->ring;
 	if (atomic_load(&off))
 		return NULL;
+	dev = getenv("KSPAN_DEVICE");
 	fd = kspan_open(O_RDWR);
 	if (fd < 0) {
 		turn_off(dev && *dev ? dev : KSPAN_DEVICE_PATH, -fd);
