@@ -734,7 +734,12 @@ TEST_F_TIMEOUT(agent, module_drops_are_counted_and_logged, 600)
 	for (cpu = 0; cpu < 2; cpu++)
 		EXPECT_EQ(0, wait_exit(p[cpu], 300000));
 	EXPECT_EQ(N, wait_received(self, N, 300000, &r));
-	EXPECT_EQ(0, r.dup);
+	/*
+	 * Requests in flight as the backend went down may time out, be
+	 * retried and still be answered: at least once, duplicates within
+	 * the in-flight window (2 batches of 512).
+	 */
+	EXPECT_GE(2 * 512, r.dup);
 	free(r.seen);
 	EXPECT_LE(1, count_lines(self->agent_log, "the module dropped"));
 	kill(self->agent, SIGTERM);
