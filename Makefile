@@ -110,7 +110,17 @@ stress: module tests
 bench:
 	scripts/bench --kernel $(KERNEL) $(if $(ACCEL),--accel $(ACCEL))
 
-bench-bin: $(BUILD)/bench/kspan_bench $(BUILD)/bench/encode_bench $(BUILD)/bench/agent_bench
+bench-bin: $(BUILD)/bench/kspan_bench $(BUILD)/bench/encode_bench $(BUILD)/bench/agent_bench \
+	   $(BUILD)/bench/producer_bench
+
+# libkspan as an application links it (the static archive), against an
+# LTTng-UST tracepoint provider linked into the same program.
+$(BUILD)/bench/producer_bench: tests/bench/producer_bench.c tests/bench/lttng_tp.c \
+		tests/bench/lttng_tp.h userspace/lib/kspan_consumer.c $(BUILD)/lib/libkspan.a $(LIBKSPAN_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Itests/bench -pthread -o $@ tests/bench/producer_bench.c \
+		tests/bench/lttng_tp.c userspace/lib/kspan_consumer.c $(BUILD)/lib/libkspan.a \
+		-llttng-ust -ldl
 
 $(BUILD)/bench/agent_bench: tests/bench/agent_bench.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
