@@ -6,7 +6,9 @@
 #   make [KERNEL=6.1|6.12|6.12-rt|debug|kcsan]   module + user space + tests
 #   make check [KERNEL=...]                all checks and suites (all kernels
 #                                          unless KERNEL is given)
-#   make bench [KERNEL=...] [ACCEL=kvm]    benchmarks in a guest (ratios)
+#   make bench [KERNEL=...] [ACCEL=kvm]    benchmarks in a guest (ratios);
+#        [ICOUNT=1] [ONLY=producers]       ICOUNT=1: producers again, counting
+#                                          instructions; ONLY: that part alone
 #   make stress [KERNEL=...]               the stress suite at full scale
 #   make demo                              boot a guest, load the module
 #   make setup                             install dependencies (root)
@@ -108,7 +110,8 @@ stress: module tests
 
 # make bench runs the benchmarks in a guest; bench-bin only builds them.
 bench:
-	scripts/bench --kernel $(KERNEL) $(if $(ACCEL),--accel $(ACCEL))
+	scripts/bench --kernel $(KERNEL) $(if $(ACCEL),--accel $(ACCEL)) \
+		$(if $(ICOUNT),--icount) $(if $(ONLY),--only $(ONLY))
 
 bench-bin: $(BUILD)/bench/kspan_bench $(BUILD)/bench/encode_bench $(BUILD)/bench/agent_bench \
 	   $(BUILD)/bench/producer_bench
