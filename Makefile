@@ -6,7 +6,9 @@
 #   make [KERNEL=6.1|6.12|6.12-rt|debug|kcsan]   module + user space + tests
 #   make check [KERNEL=...]                all checks and suites (all kernels
 #                                          unless KERNEL is given)
-#   make bench [KERNEL=...] [ACCEL=kvm]    benchmarks in a guest (ratios)
+#   make bench [KERNEL=...] [ACCEL=kvm]    benchmarks in a guest (ratios);
+#        [ICOUNT=1] [ONLY=producers]       ICOUNT=1: producers again, counting
+#                                          instructions; ONLY: that part alone
 #   make stress [KERNEL=...]               the stress suite at full scale
 #   make demo                              boot a guest, load the module
 #   make setup                             install dependencies (root)
@@ -114,9 +116,20 @@ stress: module tests
 
 # make bench runs the benchmarks in a guest; bench-bin only builds them.
 bench:
-	scripts/bench --kernel $(KERNEL) $(if $(ACCEL),--accel $(ACCEL))
+	scripts/bench --kernel $(KERNEL) $(if $(ACCEL),--accel $(ACCEL)) \
+		$(if $(ICOUNT),--icount) $(if $(ONLY),--only $(ONLY))
 
-bench-bin: $(BUILD)/bench/kspan_bench $(BUILD)/bench/encode_bench $(BUILD)/bench/agent_bench
+bench-bin: $(BUILD)/bench/kspan_bench $(BUILD)/bench/encode_bench $(BUILD)/bench/agent_bench \
+	   $(BUILD)/bench/producer_bench
+
+# libkspan as an application links it (the static archive), against an
+# LTTng-UST tracepoint provider linked into the same program.
+$(BUILD)/bench/producer_bench: tests/bench/producer_bench.c tests/bench/lttng_tp.c \
+		tests/bench/lttng_tp.h userspace/lib/kspan_consumer.c $(BUILD)/lib/libkspan.a $(LIBKSPAN_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Itests/bench -pthread -o $@ tests/bench/producer_bench.c \
+		tests/bench/lttng_tp.c userspace/lib/kspan_consumer.c $(BUILD)/lib/libkspan.a \
+		-llttng-ust -ldl
 
 $(BUILD)/bench/agent_bench: tests/bench/agent_bench.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
