@@ -4,17 +4,24 @@
  *
  *	int kspan_bpf_submit(const void *rec, u32 rec__sz);
  *
- * registered for tracing programs (fentry/fexit, tp_btf, ...) and for the
- * syscall program type. @rec is a span record laid out as in
+ * registered for tracing programs (fentry/fexit, tp_btf; on 6.12 also
+ * tracepoint, perf_event and LSM programs, which share their hook), kprobe
+ * programs where the kernel allows it (6.12: kprobes, uprobes, USDT), and
+ * the syscall program type. @rec is a span record laid out as in
  * <uapi/linux/kspan.h> at the start of @rec__sz bytes the verifier has
- * checked (a map value, the stack); its header says how long it is. The
- * kfunc never sleeps: on a full ring it drops the span and counts it as
- * the in-kernel API does, and the consumer finds a lost-records record.
+ * checked (a map value, the stack; 6.12 wants them writable); its header
+ * says how long it is. The kfunc never sleeps: on a full ring it drops the
+ * span and counts it as the in-kernel API does, and the consumer finds a
+ * lost-records record. A verified program may still pass NULL (a map
+ * lookup it did not check): that is refused and counted.
  *
  * The record is copied before it is checked: a map value may be rewritten
  * by another CPU meanwhile. The copy goes into a per-CPU buffer, one per
- * level a program can run at on a CPU (task, softirq, hard IRQ, NMI), with
- * preemption off so that a preempting program cannot take the same one.
+ * nesting level on a CPU (task, softirq, hard IRQ, NMI: a program that
+ * re-enters at the same level, e.g. attached to a function kspan calls,
+ * takes a level too), with preemption off so that a preempting program
+ * cannot take the same one. That is up to two copies of record_max bytes
+ * with preemption off, PREEMPT_RT included.
  *
  * A module without BTF (built against headers with no vmlinux) registers
  * nothing that BPF can call: the verifier then refuses programs that use
@@ -75,9 +82,20 @@ int kspan_bpf_submit(const void *rec, u32 rec__sz)
 	int nest, ret;
 
 	preempt_disable();
-	/* One instruction: an interrupt or NMI nests strictly above it. */
+	/*
+	 * One instruction on x86 (xadd): an interrupt or NMI nests strictly
+	 * above it, and undoes its own increment before we run again.
+	 */
 	nest = this_cpu_inc_return(kspan_bpf_cpus->nest);
 	cpu = this_cpu_ptr(kspan_bpf_cpus);
+	if (unlikely(!rec)) {
+		/* A map lookup the program did not check. */
+		ring = kspan_ring_of(smp_processor_id());
+		kspan_count(ring, &ring->stats.rejected);
+		ret = -EINVAL;
+		goto out;
+	}
+	/* Dropped before it is looked at: counted as a drop, not a refusal. */
 	if (nest > KSPAN_BPF_NEST) {
 		ring = kspan_ring_of(smp_processor_id());
 		kspan_ring_drop(ring, KSPAN_DROP_BUSY);
@@ -130,21 +148,29 @@ static void kspan_bpf_free_bufs(void)
 
 	for_each_possible_cpu(cpu)
 		for (i = 0; i < KSPAN_BPF_NEST; i++)
-			kfree(per_cpu_ptr(kspan_bpf_cpus, cpu)->buf[i]);
+			kvfree(per_cpu_ptr(kspan_bpf_cpus, cpu)->buf[i]);
 	free_percpu(kspan_bpf_cpus);
 	kspan_bpf_cpus = NULL;
 }
 
-/**
- * kspan_bpf_init - make kspan_bpf_submit() callable from BPF programs
- *
- * Return: 0, or -ENOMEM. A kernel or module without BTF is not an error:
- * the registration then does nothing BPF can use, and says so.
+/* Whether the module carries BTF: without it no program finds the kfunc. */
+static bool kspan_bpf_have_btf(void)
+{
+#ifdef CONFIG_DEBUG_INFO_BTF_MODULES
+	return THIS_MODULE->btf_data_size != 0;
+#else
+	return false;
+#endif
+}
+
+/*
+ * The copy buffers; vmalloc'ed memory is fine in NMI on x86-64, and a
+ * large record_max needs no high-order pages. Allocated up front: the
+ * kfunc cannot allocate.
  */
-int kspan_bpf_init(void)
+static int kspan_bpf_alloc_bufs(void)
 {
 	unsigned int cpu, i;
-	int ret;
 
 	kspan_bpf_cpus = alloc_percpu(struct kspan_bpf_cpu);
 	if (!kspan_bpf_cpus)
@@ -153,24 +179,57 @@ int kspan_bpf_init(void)
 		struct kspan_bpf_cpu *c = per_cpu_ptr(kspan_bpf_cpus, cpu);
 
 		for (i = 0; i < KSPAN_BPF_NEST; i++) {
-			c->buf[i] = kmalloc_node(kspan_dev.record_max, GFP_KERNEL,
-						 cpu_to_node(cpu));
+			c->buf[i] = kvmalloc_node(kspan_dev.record_max, GFP_KERNEL,
+						  cpu_to_node(cpu));
 			if (!c->buf[i]) {
 				kspan_bpf_free_bufs();
 				return -ENOMEM;
 			}
 		}
 	}
-	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING, &kspan_kfunc_set);
-	if (!ret)
-		ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &kspan_kfunc_set);
-	if (ret)
-		pr_info("BPF programs cannot call kspan_bpf_submit(): %d\n", ret);
 	return 0;
+}
+
+static void kspan_bpf_register(enum bpf_prog_type type, const char *name)
+{
+	int ret = register_btf_kfunc_id_set(type, &kspan_kfunc_set);
+
+	if (ret)
+		pr_info("%s programs cannot call kspan_bpf_submit(): %d\n", name, ret);
+}
+
+/**
+ * kspan_bpf_init - make kspan_bpf_submit() callable from BPF programs
+ *
+ * Never fails the module: without BTF, or without memory for the copy
+ * buffers, the kfunc is not registered (the verifier refuses programs that
+ * call it), and the log says why. Programs reach it only once the module
+ * is live, after this.
+ */
+void kspan_bpf_init(void)
+{
+	if (!kspan_bpf_have_btf()) {
+		pr_info("no module BTF: BPF programs cannot call kspan_bpf_submit()\n");
+		return;
+	}
+	if (kspan_bpf_alloc_bufs()) {
+		pr_warn("no memory for BPF copy buffers: kspan_bpf_submit() not registered\n");
+		return;
+	}
+	/*
+	 * First: 6.1 has no kfunc hook for kprobe programs, and a failed
+	 * registration there frees the module's whole kfunc table, the sets
+	 * registered before it included. Not an error.
+	 */
+	if (register_btf_kfunc_id_set(BPF_PROG_TYPE_KPROBE, &kspan_kfunc_set))
+		pr_debug("kprobe programs cannot call kspan_bpf_submit()\n");
+	kspan_bpf_register(BPF_PROG_TYPE_TRACING, "tracing");
+	kspan_bpf_register(BPF_PROG_TYPE_SYSCALL, "syscall");
 }
 
 /* Module unload: no program holds the kfunc any more (it pins the module). */
 void kspan_bpf_exit(void)
 {
-	kspan_bpf_free_bufs();
+	if (kspan_bpf_cpus)
+		kspan_bpf_free_bufs();
 }

@@ -13,13 +13,13 @@
  * @rec: a KSPAN_RECORD_SPAN record laid out as in <uapi/linux/kspan.h>
  * @len: its length in bytes
  *
- * Callable from any context, hard IRQ and NMI included; never sleeps and,
- * in NMI, never spins. On a full ring the span is dropped and counted, and
- * the consumer finds a KSPAN_RECORD_LOST record before the next span
- * written on that CPU. In NMI, a ring whose lock is taken (the NMI may have
- * interrupted its holder) counts as busy: the span is dropped the same way.
+ * Callable from any context, hard IRQ and NMI included; never sleeps and
+ * never spins. On a full ring the span is dropped and counted, and the
+ * consumer finds a KSPAN_RECORD_LOST record before the next span written
+ * on that CPU. A ring this CPU is already writing (an NMI or a BPF program
+ * re-entered the writer) counts as busy: the span is dropped the same way.
  *
- * Return: 0 when written, -ENOSPC (full) or -EBUSY (NMI, ring busy) when
+ * Return: 0 when written, -ENOSPC (full) or -EBUSY (ring busy) when
  * dropped, -EINVAL or -EMSGSIZE for a malformed record (refused, counted as
  * rejected).
  */

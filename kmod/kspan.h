@@ -245,7 +245,7 @@ int kspan_consumer_mmap(struct file *file, struct vm_area_struct *vma);
 __poll_t kspan_consumer_poll(struct file *file, struct poll_table_struct *pt);
 
 /* bpf.c */
-int kspan_bpf_init(void);
+void kspan_bpf_init(void);
 void kspan_bpf_exit(void);
 
 /* stats.c */

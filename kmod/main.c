@@ -154,11 +154,7 @@ static int __init kspan_init(void)
 	ret = kspan_rings_alloc();
 	if (ret)
 		return ret;
-	ret = kspan_bpf_init();
-	if (ret) {
-		kspan_rings_free();
-		return ret;
-	}
+	kspan_bpf_init();
 	kspan_debugfs_init();
 	ret = kspan_chrdev_register(dev_mode, make_kgid(&init_user_ns, dev_gid));
 	if (ret) {

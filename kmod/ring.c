@@ -12,11 +12,12 @@
  * ever preempted inside it. The copy reads kernel memory only, so nothing
  * in the window can sleep or fault.
  *
- * Contexts: process context, softirq and hard IRQ take the lock. An NMI
- * may have interrupted the lock holder on its own CPU, so in NMI the lock
- * is only tried; when it is taken the span is dropped. Drops are counted
- * without the lock (atomics), and the next reservation writes them out as
- * a lost-records record.
+ * Contexts: any, NMI included. Only a CPU takes its own ring's lock, so
+ * the lock is found taken only by code that re-entered the holder on the
+ * same CPU (an NMI, or a BPF program attached inside the locked section):
+ * the lock is only ever tried, and when it is taken the span is dropped
+ * as busy. Drops are counted without the lock (atomics), and the next
+ * reservation writes them out as a lost-records record.
  *
  * The consumer reads records in place through its mapping and reports its
  * position through the consumer page. That page is user-writable, so the
@@ -398,21 +399,19 @@ static unsigned int kspan_ring_write_run(const void **recs, unsigned int n,
 
 	/*
 	 * Not preempted from here to the wake-up: the window is bounded (see
-	 * the top), and the ring written is this CPU's own, so an NMI finds
-	 * its lock taken only when it interrupted the holder.
+	 * the top), and the ring written is this CPU's own. Only this CPU
+	 * takes its ring's lock, with preemption and interrupts off, so the
+	 * lock is taken only when this CPU re-entered while holding it: an NMI,
+	 * or a BPF program run from inside the section. Spinning would never
+	 * end: the lock is only tried, and the span dropped as busy.
 	 */
 	preempt_disable();
 	ring = kspan_ring_of(smp_processor_id());
 	*ringp = ring;
-	if (in_nmi()) {
-		/* It may have interrupted the lock holder: never spin. */
-		if (!raw_spin_trylock_irqsave(&ring->lock, flags)) {
-			preempt_enable();
-			*stop = KSPAN_RUN_BUSY;
-			return 0;
-		}
-	} else {
-		raw_spin_lock_irqsave(&ring->lock, flags);
+	if (!raw_spin_trylock_irqsave(&ring->lock, flags)) {
+		preempt_enable();
+		*stop = KSPAN_RUN_BUSY;
+		return 0;
 	}
 	done = kspan_ring_reserve(ring, src, n, &first_pos, &pos, &end_pos, &full);
 	kspan_test_hold(ring, KSPAN_HOLD_LOCKED);

@@ -33,4 +33,24 @@ int submit(void *ctx)
 	return kspan_bpf_submit(r->bytes, sizeof(r->bytes));
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rec_buf);
+} empty_map SEC(".maps");
+
+/*
+ * A lookup that finds nothing, not checked: the verifier lets a possibly
+ * NULL pointer through to a kfunc's memory argument, the kfunc refuses it.
+ */
+SEC("syscall")
+int submit_unchecked(void *ctx)
+{
+	__u32 key = 1;
+
+	return kspan_bpf_submit(bpf_map_lookup_elem(&empty_map, &key),
+				sizeof(struct rec_buf));
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -172,4 +172,18 @@ TEST_F(kfunc, malformed_records_are_refused_and_counted)
 	EXPECT_EQ(NULL, kspan_consumer_next(&self->c, 0));
 }
 
+TEST_F(kfunc, unchecked_null_pointer_is_refused)
+{
+	struct kspan_stats before, after;
+	struct bpf_program *p = bpf_object__find_program_by_name(self->obj, "submit_unchecked");
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &before));
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(p), &opts));
+	EXPECT_EQ(-EINVAL, (int)opts.retval);
+	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &after));
+	EXPECT_EQ(1u, after.rejected - before.rejected);
+}
+
 TEST_HARNESS_MAIN

@@ -522,8 +522,9 @@ struct kspan_ring_info {
  *	ignored (consumer_pos behind its view; either past producer_pos or
  *	misaligned); a value is counted once however often the module meets
  *	it in a row
- * @dropped_busy: spans dropped in NMI because the ring was being written
- *	(its lock taken, maybe by the very code the NMI interrupted)
+ * @dropped_busy: spans dropped because this CPU was already writing the
+ *	ring (an NMI, or a BPF program, re-entered the writer), or BPF
+ *	programs nested deeper than four levels on one CPU
  * @__reserved: zero
  */
 struct kspan_stats {
