@@ -4,6 +4,11 @@
  *
  *	int kspan_bpf_submit(const void *rec, u32 rec__sz);
  *
+ * and learn the application span the current thread is in (what libkspan
+ * publishes in its submission ring), to make theirs its children:
+ *
+ *	int kspan_bpf_current_span(void *out, u32 out__sz, u64 flags);
+ *
  * registered for tracing programs (fentry/fexit, tp_btf; on 6.12 also
  * tracepoint, perf_event and LSM programs, which share their hook), kprobe
  * programs where the kernel allows it (6.12: kprobes, uprobes, USDT), and
@@ -120,6 +125,43 @@ out:
 	return ret;
 }
 
+/**
+ * kspan_bpf_current_span - the application span the current thread is in
+ * @out: out: a struct kspan_span_context
+ * @out__sz: bytes at @out, at least sizeof(struct kspan_span_context);
+ *	bytes past it (a later, larger struct) are zeroed
+ * @flags: KSPAN_CURRENT_SPAN_* (uapi)
+ *
+ * What libkspan publishes for the thread in its submission ring's page: a
+ * program makes its kernel spans children of it (same trace id, parent
+ * span id = @out->span_id). Any context. In an interrupt there is no
+ * answer unless @flags has KSPAN_CURRENT_SPAN_IN_IRQ (a perf event that
+ * samples the interrupted thread): softirq and hard IRQ work is mostly
+ * done for other threads.
+ *
+ * Return: 0, -ENOENT when the thread is in no span (or set up no ring),
+ * -EINVAL for a short or NULL @out or unknown @flags.
+ */
+#ifdef __bpf_kfunc
+__bpf_kfunc
+#else
+__used __noclone noinline
+#endif
+int kspan_bpf_current_span(void *out, u32 out__sz, u64 flags)
+{
+	struct kspan_span_context c;
+	int ret;
+
+	if (!out || out__sz < sizeof(c) || (flags & ~KSPAN_CURRENT_SPAN_IN_IRQ))
+		return -EINVAL;
+	ret = kspan_sring_current_span(&c, flags & KSPAN_CURRENT_SPAN_IN_IRQ);
+	if (ret)
+		return ret;
+	memcpy(out, &c, sizeof(c));
+	memset(out + sizeof(c), 0, out__sz - sizeof(c));
+	return 0;
+}
+
 #ifdef __bpf_kfunc_end_defs
 __bpf_kfunc_end_defs();
 #else
@@ -130,10 +172,12 @@ __diag_pop();
 #ifdef BTF_KFUNCS_START
 BTF_KFUNCS_START(kspan_kfunc_ids)
 BTF_ID_FLAGS(func, kspan_bpf_submit)
+BTF_ID_FLAGS(func, kspan_bpf_current_span)
 BTF_KFUNCS_END(kspan_kfunc_ids)
 #else
 BTF_SET8_START(kspan_kfunc_ids)
 BTF_ID_FLAGS(func, kspan_bpf_submit)
+BTF_ID_FLAGS(func, kspan_bpf_current_span)
 BTF_SET8_END(kspan_kfunc_ids)
 #endif
 

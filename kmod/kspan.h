@@ -235,6 +235,7 @@ __poll_t kspan_sring_poll(struct file *file, struct poll_table_struct *pt);
 void kspan_sring_release(struct kspan_file *kf);
 void kspan_sring_space_freed(void);
 void kspan_sring_exit(void);
+int kspan_sring_current_span(struct kspan_span_context *ctx, bool in_irq);
 
 /* consumer.c */
 long kspan_ioctl_consumer_attach(struct file *file);

@@ -35,6 +35,10 @@
  *  W  EPOLLOUT: a mover stores head, then wq_has_sleeper() (full
  *     barrier); poll queues itself, then smp_mb(), then loads head. Either
  *     the mover sees the poller queued or the poller sees the new head.
+ *  C  current span (a seqcount in user-writable memory): the producer
+ *     makes seq odd, writes the context, makes it even (release each);
+ *     kspan_sring_current_span() loads seq (acquire), copies, smp_rmb(),
+ *     loads seq again, and keeps the copy only if both were the same even.
  *  S  stall: a move that stopped at a full per-CPU ring sets the ring's
  *     sring_stalled, smp_mb__after_atomic(), then looks for room once
  *     more; kspan_ring_advance_consumer() stores cons_view, then the full
@@ -55,6 +59,7 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "compat.h"
 #include "kspan.h"
@@ -65,10 +70,19 @@ struct kspan_sring {
 	u64 mask;
 	bool corrupt;
 	bool orphan;			/* its file is released */
+	/*
+	 * Drained after its release: freed by the worker once the grace
+	 * period that began when it left the thread index (@rcu_cookie) is
+	 * over, as kspan_sring_current_span() may still be reading it.
+	 */
+	bool retired;
+	unsigned long rcu_cookie;
 	/* Who set it up: stamped into every record moved. */
 	struct kspan_identity id;
 	/* The address space that set it up: the only one that may map it. */
 	struct mm_struct *mm;
+	/* The thread that set it up (a reference): its current span (BPF). */
+	struct pid *pid;
 	void *buf;			/* records are copied here, then checked */
 	u32 buf_size;
 	/* Where the last move stopped for want of space, and for how much. */
@@ -89,6 +103,16 @@ struct kspan_sring {
 /* Every submission ring, for the worker; then each ring's own lock. */
 static DEFINE_MUTEX(kspan_srings_lock);
 static LIST_HEAD(kspan_srings);
+/*
+ * The ring each thread set up last, by thread id, for
+ * kspan_sring_current_span(): looked up under RCU from any context (BPF
+ * programs run in NMI too). A ring leaves it at its release; the worker
+ * frees it after a grace period (retired), so that a release never waits
+ * for one: a process with many threads exits at the speed it would
+ * without the module.
+ */
+static DEFINE_XARRAY(kspan_sring_by_tid);
+
 /* Bytes of data of the orphans on the list (kspan_srings_lock). */
 static u64 kspan_orphan_bytes;
 static void kspan_sring_work_fn(struct work_struct *work);
@@ -110,8 +134,31 @@ static void kspan_sring_free(struct kspan_sring *sr)
 	kvfree(sr->buf);
 	if (sr->mm)
 		mmdrop(sr->mm);
+	put_pid(sr->pid);
 	mutex_destroy(&sr->lock);
 	kfree(sr);
+}
+
+/*
+ * A ring leaves the thread index at its release; readers that found it
+ * are done once the grace period that starts now is over.
+ */
+static void kspan_sring_unindex(struct kspan_sring *sr)
+{
+	xa_cmpxchg(&kspan_sring_by_tid, sr->id.tid, sr, NULL, GFP_KERNEL);
+	sr->rcu_cookie = get_state_synchronize_rcu();
+}
+
+/* Frees a drained ring now if no reader can hold it, or leaves it to the worker. */
+static void kspan_sring_retire(struct kspan_sring *sr)
+{
+	lockdep_assert_held(&kspan_srings_lock);
+	if (poll_state_synchronize_rcu(sr->rcu_cookie)) {
+		list_del(&sr->node);
+		kspan_sring_free(sr);
+	} else {
+		sr->retired = true;
+	}
 }
 
 /*
@@ -389,6 +436,10 @@ static void kspan_sring_work_fn(struct work_struct *work)
 
 	mutex_lock(&kspan_srings_lock);
 	list_for_each_entry_safe(sr, tmp, &kspan_srings, node) {
+		if (sr->retired) {
+			kspan_sring_retire(sr);
+			continue;
+		}
 		/* A flush holds it: it is being moved anyway. */
 		if (kspan_sring_still_stalled(sr) || !mutex_trylock(&sr->lock))
 			continue;
@@ -396,9 +447,9 @@ static void kspan_sring_work_fn(struct work_struct *work)
 		mutex_unlock(&sr->lock);
 		/* Only the worker frees an orphan: once drained, or corrupt. */
 		if (sr->orphan && ret != -EAGAIN) {
-			list_del(&sr->node);
 			kspan_orphan_bytes -= kspan_sring_size(sr);
-			kspan_sring_free(sr);
+			sr->orphan = false;
+			kspan_sring_retire(sr);
 		}
 		cond_resched();
 	}
@@ -449,6 +500,7 @@ long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
 	kspan_identity_fill(&sr->id);
 	mmgrab(current->mm);
 	sr->mm = current->mm;
+	sr->pid = get_pid(task_pid(current));
 
 	setup.mmap_offset = KSPAN_MMAP_SUBMIT_OFF;
 	setup.page_size = PAGE_SIZE;
@@ -461,9 +513,16 @@ long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
 	 * Two threads may race here (one ring per file), and an attach: both
 	 * take the consumer lock, so a file is never both.
 	 */
+	/* The index entry now: storing into it later cannot fail. */
+	if (xa_reserve(&kspan_sring_by_tid, sr->id.tid, GFP_KERNEL_ACCOUNT)) {
+		kspan_sring_free(sr);
+		return -ENOMEM;
+	}
 	mutex_lock(&kspan_dev.consumer_lock);
 	if (kf->consumer || cmpxchg(&kf->sring, NULL, sr)) {
 		mutex_unlock(&kspan_dev.consumer_lock);
+		/* Only if still reserved: another ring of the thread stays. */
+		xa_release(&kspan_sring_by_tid, sr->id.tid);
 		kspan_sring_free(sr);
 		return -EBUSY;
 	}
@@ -473,8 +532,73 @@ long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
 		queue_delayed_work(system_unbound_wq, &kspan_sring_work,
 				   kspan_dev.flush_jiffies);
 	list_add_tail(&sr->node, &kspan_srings);
+	/* The thread's latest ring: only BPF's view of its span depends on it. */
+	xa_store(&kspan_sring_by_tid, sr->id.tid, sr, GFP_KERNEL);
 	mutex_unlock(&kspan_srings_lock);
 	return 0;
+}
+
+/**
+ * kspan_sring_current_span - the span the current thread says it is in
+ * @ctx: out: a stable copy of what its submission ring publishes
+ * @in_irq: in an interrupt, answer for the thread it interrupted
+ *
+ * Any context, NMI included: a lookup under RCU, and reads of the ring's
+ * page (kernel memory) only. Softirq and hard IRQ work is mostly done for
+ * others, so only callers that sample the interrupted thread (perf
+ * events) ask with @in_irq. The producer writes the page at will: a copy
+ * counts when its sequence was even and unchanged around it; unknown flag
+ * bits are cleared, and zero ids are no span.
+ *
+ * Return: 0, or -ENOENT when the thread set up no ring in this address
+ * space, is in no span, or was itself interrupted mid-publication.
+ */
+int kspan_sring_current_span(struct kspan_span_context *ctx, bool in_irq)
+{
+	const struct kspan_span_context *pub;
+	struct kspan_sring *sr;
+	int tries, ret = -ENOENT;
+	u32 seq;
+
+	/* Kernel threads have no ring. */
+	if ((!in_task() && !in_irq) || !current->mm)
+		return -ENOENT;
+	rcu_read_lock();
+	sr = xa_load(&kspan_sring_by_tid, task_pid_nr(current));
+	/*
+	 * A recycled thread id is not this thread (struct pid is never reused
+	 * while referenced); after an execve() that kept the file open, the
+	 * new program is not in the old one's span.
+	 */
+	if (!sr || sr->pid != task_pid(current) || sr->mm != current->mm)
+		goto out;
+	pub = &sr->tail_page->active;
+	/*
+	 * The only writer is this thread: a copy is torn only when we
+	 * interrupted it mid-publication, which a retry does not cure. The
+	 * second try is for a writer elsewhere (the application's choice).
+	 */
+	for (tries = 0; tries < 2; tries++) {
+		/* C1: pairs with the writer's release of an even sequence. */
+		seq = smp_load_acquire(&pub->seq);
+		if (seq & 1)
+			continue;
+		memcpy(ctx, pub, sizeof(*ctx));
+		/* C2: the copy before the second look at the sequence. */
+		smp_rmb();
+		if (READ_ONCE(pub->seq) != seq)
+			continue;
+		ctx->seq = seq;
+		ctx->flags &= KSPAN_CONTEXT_ACTIVE | KSPAN_CONTEXT_SAMPLED;
+		if ((ctx->flags & KSPAN_CONTEXT_ACTIVE) &&
+		    memchr_inv(ctx->trace_id, 0, sizeof(ctx->trace_id)) &&
+		    memchr_inv(ctx->span_id, 0, sizeof(ctx->span_id)))
+			ret = 0;
+		break;
+	}
+out:
+	rcu_read_unlock();
+	return ret;
 }
 
 /* Whether the file's producer calls must fail: its ring is corrupt. */
@@ -593,6 +717,7 @@ void kspan_sring_release(struct kspan_file *kf)
 
 	if (!sr)
 		return;
+	kspan_sring_unindex(sr);
 	/* Not under kspan_srings_lock: other releases need not wait for it. */
 	drained = kspan_sring_drain(sr, false);
 	mutex_lock(&kspan_srings_lock);
@@ -600,8 +725,7 @@ void kspan_sring_release(struct kspan_file *kf)
 		drained = kspan_sring_drain(sr, true);
 	/* The worker is not walking the list: it holds the lock to do so. */
 	if (drained) {
-		list_del(&sr->node);
-		kspan_sring_free(sr);
+		kspan_sring_retire(sr);
 	} else {
 		sr->orphan = true;
 		kspan_orphan_bytes += kspan_sring_size(sr);
@@ -620,9 +744,13 @@ void kspan_sring_exit(void)
 	u64 left = 0;
 
 	cancel_delayed_work_sync(&kspan_sring_work);
+	/* Every ring left it at its release; retired ones wait for readers. */
+	xa_destroy(&kspan_sring_by_tid);
+	synchronize_rcu();
 	list_for_each_entry_safe(sr, tmp, &kspan_srings, node) {
-		left += min_t(u64, READ_ONCE(sr->tail_page->tail) - sr->head,
-			      kspan_sring_size(sr));
+		if (!sr->retired)
+			left += min_t(u64, READ_ONCE(sr->tail_page->tail) - sr->head,
+				      kspan_sring_size(sr));
 		list_del(&sr->node);
 		kspan_sring_free(sr);
 	}

@@ -74,7 +74,14 @@ KSPAN_PIN(kspan_submit_head, moved, 8);
 KSPAN_PIN(kspan_submit_head, rejected, 16);
 KSPAN_PIN(kspan_submit_head, corrupt, 24);
 KSPAN_PIN(kspan_submit_head, __reserved, 32);
-KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_submit_tail) == 8);
+KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_span_context) == 32);
+KSPAN_PIN(kspan_span_context, seq, 0);
+KSPAN_PIN(kspan_span_context, flags, 4);
+KSPAN_PIN(kspan_span_context, trace_id, 8);
+KSPAN_PIN(kspan_span_context, span_id, 24);
+KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_submit_tail) == 96);
+KSPAN_PIN(kspan_submit_tail, __reserved0, 8);
+KSPAN_PIN(kspan_submit_tail, active, 64);
 
 KSPAN_ASSERT_LAYOUT(sizeof(struct kspan_consumer_page) == 16);
 KSPAN_PIN(kspan_consumer_page, read_pos, 8);

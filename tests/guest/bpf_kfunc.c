@@ -10,9 +10,12 @@
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
+#include "libkspan.h"
+#include "kspan_sring.h"
 #include "span_util.h"
 
 #define REC_SIZE 1024		/* the program's map value */
@@ -184,6 +187,162 @@ TEST_F(kfunc, unchecked_null_pointer_is_refused)
 	EXPECT_EQ(-EINVAL, (int)opts.retval);
 	ASSERT_EQ(0, get_stats(self->fd, KSPAN_STATS_ALL, &after));
 	EXPECT_EQ(1u, after.rejected - before.rejected);
+}
+
+/* What current_span's map holds: the context, then room for a larger one. */
+struct ctx_buf {
+	struct kspan_span_context c;
+	uint8_t more[32];
+};
+
+/* Runs @prog with @flags; returns the kfunc's result, the buffer in *@got. */
+static int run_current_prog(struct bpf_object *o, const char *prog, uint64_t flags,
+			    struct ctx_buf *got)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(o, prog);
+	int map = bpf_map__fd(bpf_object__find_map_by_name(o, "ctx_map"));
+	int fmap = bpf_map__fd(bpf_object__find_map_by_name(o, "flags_map"));
+	uint32_t key = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	/* Not zero: what the kfunc leaves alone shows. */
+	memset(got, 0xa5, sizeof(*got));
+	if (!p || map < 0 || fmap < 0 || bpf_map_update_elem(map, &key, got, BPF_ANY) ||
+	    bpf_map_update_elem(fmap, &key, &flags, BPF_ANY) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(p), &opts) ||
+	    bpf_map_lookup_elem(map, &key, got))
+		return -1000;
+	return (int)opts.retval;
+}
+
+static int run_current(FIXTURE_DATA(kfunc) *self, struct kspan_span_context *got)
+{
+	struct ctx_buf b;
+	int ret = run_current_prog(self->obj, "current_span", 0, &b);
+
+	*got = b.c;
+	return ret;
+}
+
+static int same_context(const struct kspan_span_context *got, const kspan_span_t *s)
+{
+	struct kspan_context want;
+
+	kspan_span_context(s, &want);
+	return !memcmp(got->trace_id, want.trace_id, 16) &&
+	       !memcmp(got->span_id, want.span_id, 8) &&
+	       got->flags == (KSPAN_CONTEXT_ACTIVE | (want.sampled ? KSPAN_CONTEXT_SAMPLED : 0));
+}
+
+TEST_F(kfunc, current_span_is_what_libkspan_published)
+{
+	struct kspan_span_context got;
+	kspan_span_t *outer, *inner;
+
+	/* No ring for this thread yet: no span. */
+	EXPECT_EQ(-ENOENT, run_current(self, &got));
+	outer = kspan_span_start("outer", KSPAN_SPAN_KIND_SERVER);
+	ASSERT_NE(NULL, outer);
+	/* A syscall program runs in the calling thread: it sees the span. */
+	ASSERT_EQ(0, run_current(self, &got));
+	EXPECT_TRUE(same_context(&got, outer));
+	EXPECT_EQ(0u, got.seq & 1);
+	inner = kspan_span_start("inner", KSPAN_SPAN_KIND_CLIENT);
+	ASSERT_EQ(0, run_current(self, &got));
+	EXPECT_TRUE(same_context(&got, inner));
+	kspan_span_end(inner);
+	ASSERT_EQ(0, run_current(self, &got));
+	EXPECT_TRUE(same_context(&got, outer));
+	kspan_span_end(outer);
+	EXPECT_EQ(-ENOENT, run_current(self, &got));
+	EXPECT_EQ(0, kspan_submit(inner));
+	EXPECT_EQ(0, kspan_submit(outer));
+	/* The thread's ring holds the module too. */
+	kspan_thread_release();
+	EXPECT_EQ(-ENOENT, run_current(self, &got));
+}
+
+struct other_thread {
+	struct bpf_object *obj;
+	int ret;
+};
+
+static void *run_elsewhere(void *arg)
+{
+	struct other_thread *o = arg;
+	struct ctx_buf b;
+
+	o->ret = run_current_prog(o->obj, "current_span", 0, &b);
+	return NULL;
+}
+
+TEST_F(kfunc, another_thread_is_not_in_the_span)
+{
+	struct other_thread o = { .obj = self->obj };
+	kspan_span_t *s = kspan_span_start("mine", KSPAN_SPAN_KIND_SERVER);
+	pthread_t t;
+
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_elsewhere, &o));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-ENOENT, o.ret);
+	kspan_span_end(s);
+	EXPECT_EQ(0, kspan_submit(s));
+	kspan_thread_release();
+}
+
+TEST_F(kfunc, bad_arguments_are_refused)
+{
+	struct ctx_buf b;
+	kspan_span_t *s = kspan_span_start("mine", KSPAN_SPAN_KIND_SERVER);
+
+	ASSERT_NE(NULL, s);
+	EXPECT_EQ(-EINVAL, run_current_prog(self->obj, "current_span_short", 0, &b));
+	EXPECT_EQ(-EINVAL, run_current_prog(self->obj, "current_span", 2, &b));
+	/* A known flag; bytes past the context are zeroed. */
+	ASSERT_EQ(0, run_current_prog(self->obj, "current_span", KSPAN_CURRENT_SPAN_IN_IRQ, &b));
+	EXPECT_TRUE(same_context(&b.c, s));
+	EXPECT_EQ(0, b.more[0] | b.more[31]);
+	kspan_span_end(s);
+	EXPECT_EQ(0, kspan_submit(s));
+	kspan_thread_release();
+}
+
+/*
+ * A producer that writes its page by hand, badly: the module hands a
+ * program nothing torn, no unknown flag bits and no zero ids.
+ */
+TEST_F(kfunc, a_hostile_page_gives_nothing_wrong)
+{
+	struct kspan_sring r;
+	struct kspan_span_context *pub, got;
+	int fd = kspan_open(O_RDWR);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kspan_sring_setup(&r, fd, 16384));
+	pub = &r.tail->active;
+	memset(pub->trace_id, 0x11, 16);
+	memset(pub->span_id, 0x22, 8);
+	pub->flags = KSPAN_CONTEXT_ACTIVE | 0xf0;
+	pub->seq = 2;
+	ASSERT_EQ(0, run_current(self, &got));
+	/* Unknown bits are cleared. */
+	EXPECT_EQ(KSPAN_CONTEXT_ACTIVE, got.flags);
+	EXPECT_EQ(0x22, got.span_id[7]);
+	/* Odd: mid-publication, never finished. */
+	pub->seq = 3;
+	EXPECT_EQ(-ENOENT, run_current(self, &got));
+	/* Zero ids are no span. */
+	pub->seq = 4;
+	memset(pub->span_id, 0, 8);
+	EXPECT_EQ(-ENOENT, run_current(self, &got));
+	memset(pub->span_id, 0x22, 8);
+	memset(pub->trace_id, 0, 16);
+	EXPECT_EQ(-ENOENT, run_current(self, &got));
+	kspan_sring_unmap(&r);
+	close(fd);
+	/* Released: not found any more. */
+	EXPECT_EQ(-ENOENT, run_current(self, &got));
 }
 
 TEST_HARNESS_MAIN

@@ -204,6 +204,63 @@ TEST(nested_spans_get_their_parent_and_trace)
 	EXPECT_EQ(kspan_thread_get()->ring.pos, kspan_thread_get()->ring.tail->tail);
 }
 
+/* What the ring's page says the thread is in (ABI 1.4), for BPF. */
+static const struct kspan_span_context *published(void)
+{
+	return &kspan_thread_get()->ring.tail->active;
+}
+
+static int published_is(const kspan_span_t *s)
+{
+	const struct kspan_span_context *p = published();
+	struct kspan_context c;
+
+	kspan_span_context(s, &c);
+	return !(p->seq & 1) && !memcmp(p->trace_id, c.trace_id, 16) &&
+	       !memcmp(p->span_id, c.span_id, 8) &&
+	       p->flags == (KSPAN_CONTEXT_ACTIVE | (c.sampled ? KSPAN_CONTEXT_SAMPLED : 0));
+}
+
+TEST(the_current_span_is_published_in_the_ring_page)
+{
+	struct kspan_context unsampled;
+	kspan_span_t *r, *c, *u;
+	uint32_t seq;
+
+	fake_ring();
+	EXPECT_EQ(0u, published()->flags);
+	r = kspan_span_start("root", KSPAN_SPAN_KIND_SERVER);
+	ASSERT_NE(NULL, r);
+	EXPECT_TRUE(published_is(r));
+	seq = published()->seq;
+	c = kspan_span_start("child", KSPAN_SPAN_KIND_CLIENT);
+	ASSERT_NE(NULL, c);
+	EXPECT_TRUE(published_is(c));
+	/* Each publication moves the sequence by two: odd, then even. */
+	EXPECT_EQ(seq + 2, published()->seq);
+	kspan_span_end(c);
+	EXPECT_TRUE(published_is(r));
+	/* Submitting an ended span publishes nothing new. */
+	seq = published()->seq;
+	ASSERT_EQ(0, kspan_submit(c));
+	EXPECT_EQ(seq, published()->seq);
+	/* An unsampled remote parent: active, not sampled. */
+	kspan_span_context(r, &unsampled);
+	unsampled.sampled = 0;
+	u = kspan_span_start_child_of("u", KSPAN_SPAN_KIND_INTERNAL, &unsampled);
+	ASSERT_NE(NULL, u);
+	EXPECT_TRUE(published_is(u));
+	EXPECT_EQ(KSPAN_CONTEXT_ACTIVE, published()->flags);
+	/* Ended out of order: the root leaves, the child stays current. */
+	kspan_span_end(r);
+	EXPECT_TRUE(published_is(u));
+	kspan_span_end(u);
+	EXPECT_EQ(0u, published()->flags);
+	EXPECT_EQ(0u, published()->seq & 1);
+	ASSERT_EQ(0, kspan_submit(u));
+	ASSERT_EQ(0, kspan_submit(r));
+}
+
 TEST(remote_parent_joins_its_trace)
 {
 	struct kspan_context parent;

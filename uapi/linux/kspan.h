@@ -26,9 +26,10 @@
  * wait interrupted by a signal fails with -EINTR (never restarted).
  * Minor 2: kspan_producer_page.prev_read_pos.
  * Minor 3: submission rings (KSPAN_IOC_SETUP_SUBMIT_RING, KSPAN_IOC_FLUSH).
+ * Minor 4: kspan_submit_tail.active, the thread's current span for BPF.
  */
 #define KSPAN_ABI_MAJOR		1
-#define KSPAN_ABI_MINOR		3
+#define KSPAN_ABI_MINOR		4
 
 #define KSPAN_VERSION_LEN	32
 
@@ -356,12 +357,47 @@ struct kspan_submit_head {
 	__u64 __reserved[4];
 };
 
+/* kspan_span_context.flags */
+#define KSPAN_CONTEXT_ACTIVE	0x1	/* a span is current */
+#define KSPAN_CONTEXT_SAMPLED	0x2	/* W3C sampled flag */
+
+/*
+ * kspan_bpf_current_span(out, out__sz, flags), flags: in an interrupt,
+ * answer for the thread it interrupted (perf event sampling); without it,
+ * interrupts get -ENOENT (their work is mostly done for other threads).
+ */
+#define KSPAN_CURRENT_SPAN_IN_IRQ	0x1ULL
+
+/**
+ * struct kspan_span_context - the span a thread is in now (ABI 1.4)
+ * @seq: even while the rest is stable; the writer makes it odd, writes the
+ *	rest, then makes it even again, each store with release ordering.
+ *	A reader that sees it odd, or changed after it read, reads again.
+ *	One writer: the thread itself (not from a signal handler that may
+ *	interrupt a publication).
+ * @flags: KSPAN_CONTEXT_*
+ * @trace_id: the current span's trace id
+ * @span_id: the current span's id
+ */
+struct kspan_span_context {
+	__u32 seq;
+	__u32 flags;
+	__u8 trace_id[16];
+	__u8 span_id[8];
+};
+
 /**
  * struct kspan_submit_tail - written by the producer
  * @tail: records before it are written (store it with release ordering)
+ * @__reserved0: ignored by the module
+ * @active: (ABI 1.4) the span the ring's thread is in now, for BPF
+ *	programs that run on that thread (kspan_bpf_current_span()): their
+ *	kernel spans become its children. Untrusted, like everything here.
  */
 struct kspan_submit_tail {
 	__u64 tail;
+	__u64 __reserved0[7];
+	struct kspan_span_context active;
 };
 
 /* KSPAN_IOC_FLUSH: wait until everything the ring held has moved. */

@@ -55,6 +55,39 @@ static void slot_put(struct kspan_active_span *s)
 	s->owner->used &= ~(1u << (s - s->owner->slots));
 }
 
+/*
+ * Publishes the thread's current span in its ring's page (ABI 1.4), where
+ * BPF programs running on this thread find it (kspan_bpf_current_span())
+ * and make their kernel spans its children. A seqcount: odd while it is
+ * written; the module copies it only while it is even and unchanged. No
+ * system call.
+ */
+static void publish_current(struct kspan_thread *t)
+{
+	struct kspan_span_context *pub;
+	const struct kspan_span *top;
+	uint32_t seq;
+
+	if (t->fd < 0 || !t->ring.tail)
+		return;
+	pub = &t->ring.tail->active;
+	seq = __atomic_load_n(&pub->seq, __ATOMIC_RELAXED) | 1;
+	__atomic_store_n(&pub->seq, seq, __ATOMIC_RELAXED);
+	/* The odd sequence before the new contents. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (t->depth) {
+		top = kspan_build_span(&t->stack[t->depth - 1]->b);
+		memcpy(pub->trace_id, top->trace_id, sizeof(pub->trace_id));
+		memcpy(pub->span_id, top->span_id, sizeof(pub->span_id));
+		pub->flags = KSPAN_CONTEXT_ACTIVE |
+			     (top->flags & KSPAN_SPAN_SAMPLED ? KSPAN_CONTEXT_SAMPLED : 0);
+	} else {
+		pub->flags = 0;
+	}
+	/* The contents before the even sequence. */
+	__atomic_store_n(&pub->seq, seq + 1, __ATOMIC_RELEASE);
+}
+
 static void stack_remove(struct kspan_active_span *s)
 {
 	struct kspan_thread *t = s->owner;
@@ -65,6 +98,7 @@ static void stack_remove(struct kspan_active_span *s)
 			memmove(&t->stack[i], &t->stack[i + 1],
 				(t->depth - i - 1) * sizeof(t->stack[0]));
 			t->depth--;
+			publish_current(t);
 			return;
 		}
 }
@@ -103,6 +137,7 @@ KSPAN_API kspan_span_t *kspan_span_start_child_of(const char *name,
 	s->ended = false;
 	s->owner = t;
 	t->stack[t->depth++] = s;
+	publish_current(t);
 	return s;
 }
 
