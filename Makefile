@@ -54,7 +54,7 @@ BPF_TEST_SRC := $(wildcard tests/bpf/*.bpf.c)
 BPF_TEST_OBJ := $(BPF_TEST_SRC:tests/bpf/%.c=$(BUILD)/tests/bpf/%.o)
 
 USER_BINS := $(BUILD)/bin/kspanctl $(BUILD)/bin/spanagent $(BUILD)/bin/checkout \
-	     $(BUILD)/bin/request_sim
+	     $(BUILD)/bin/request_sim $(BUILD)/bin/spantrace
 LIBKSPAN := $(BUILD)/lib/libkspan.so.$(LIBKSPAN_VERSION) $(BUILD)/lib/libkspan.a \
 	    $(BUILD)/lib/pkgconfig/kspan.pc
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -108,6 +108,40 @@ $(BUILD)/bin/request_sim: userspace/examples/request_sim.c $(BUILD)/lib/libkspan
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -pthread -o $@ $< -L$(BUILD)/lib -lkspan -Wl,-rpath,'$$ORIGIN/../lib'
 
+# spantrace: BPF C compiled once against a kernel's BTF and relocated by
+# libbpf to the running kernel's (CO-RE); vmlinux.h and the skeleton are
+# generated, never committed. The syscall names come from this
+# architecture's <asm/unistd.h>.
+VMLINUX_BTF ?= $(or $(BTF_BASE),/sys/kernel/btf/vmlinux)
+BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+$(BUILD)/bpf/vmlinux.h:
+	@mkdir -p $(dir $@)
+	bpftool btf dump file $(VMLINUX_BTF) format c > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/bpf/syscall_names.h:
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from <asm/unistd.h> */'; \
+	  echo 'static const char *const syscall_names[] = {'; \
+	  echo '#include <asm/unistd.h>' | $(CC) -dM -E -x c - | \
+	    sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/\t[\2] = "\1",/p' | sort -t[ -k2 -n; \
+	  echo '};'; } > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/bpf/spantrace.bpf.o: userspace/bpf/spantrace.bpf.c userspace/bpf/spantrace.h \
+		uapi/linux/kspan.h $(BUILD)/bpf/vmlinux.h
+	clang -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -O2 -g -Wall -Werror \
+		-I$(BUILD)/bpf -Iuapi -Iuserspace/bpf -I/usr/include/$(shell gcc -dumpmachine) -c -o $@ $<
+
+$(BUILD)/bpf/spantrace.skel.h: $(BUILD)/bpf/spantrace.bpf.o
+	bpftool gen skeleton $< name spantrace_bpf > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/bin/spantrace: userspace/bpf/spantrace.c userspace/bpf/spantrace.h \
+		$(BUILD)/bpf/spantrace.skel.h $(BUILD)/bpf/syscall_names.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -I$(BUILD)/bpf -Iuserspace/bpf -o $@ $< -lbpf
+
 # The stress suite at full scale: 2*10^6 records, 10^6 wake-up cycles.
 stress: module tests
 	@mkdir -p $(BUILD)/stress-$(KERNEL)
@@ -147,7 +181,7 @@ tests: $(UNIT_BINS) $(GUEST_BINS) $(BPF_TEST_OBJ)
 # BPF programs of the guest suites: plain BPF C, with BTF for libbpf.
 $(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c
 	@mkdir -p $(dir $@)
-	clang -target bpf -O2 -g -Wall -Werror -I/usr/include/$(shell gcc -dumpmachine) -c -o $@ $<
+	clang -target bpf -O2 -g -Wall -Werror -Iuapi -I/usr/include/$(shell gcc -dumpmachine) -c -o $@ $<
 
 $(BUILD)/bin/kspanctl: userspace/kspanctl/kspanctl.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
