@@ -7,7 +7,7 @@
 #   make check [KERNEL=...]                all checks and suites (all kernels
 #                                          unless KERNEL is given)
 #   make bench [KERNEL=...] [ACCEL=kvm]    benchmarks in a guest (ratios);
-#        [ICOUNT=1] [ONLY=producers]       ICOUNT=1: producers again, counting
+#        [ICOUNT=1] [ONLY=producers|kfunc] ICOUNT=1: producers again, counting
 #                                          instructions; ONLY: that part alone
 #   make stress [KERNEL=...]               the stress suite at full scale
 #   make demo                              boot a guest, load the module
@@ -154,7 +154,16 @@ bench:
 		$(if $(ICOUNT),--icount) $(if $(ONLY),--only $(ONLY))
 
 bench-bin: $(BUILD)/bench/kspan_bench $(BUILD)/bench/encode_bench $(BUILD)/bench/agent_bench \
-	   $(BUILD)/bench/producer_bench
+	   $(BUILD)/bench/producer_bench $(BUILD)/bench/kfunc_bench $(BUILD)/bench/kfunc_bench.bpf.o
+
+# A span through the kfunc against bpf_ringbuf_output of the same bytes.
+$(BUILD)/bench/kfunc_bench.bpf.o: tests/bench/kfunc_bench.bpf.c
+	@mkdir -p $(dir $@)
+	clang -target bpf -O2 -g -Wall -Werror -Iuapi -I/usr/include/$(shell gcc -dumpmachine) -c -o $@ $<
+
+$(BUILD)/bench/kfunc_bench: tests/bench/kfunc_bench.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(LIB_SRC) -lbpf
 
 # libkspan as an application links it (the static archive), against an
 # LTTng-UST tracepoint provider linked into the same program.
