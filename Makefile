@@ -119,12 +119,17 @@ $(BUILD)/bpf/vmlinux.h:
 	bpftool btf dump file $(VMLINUX_BTF) format c > $@.tmp
 	mv $@.tmp $@
 
+# Names only: the compiler resolves each __NR_ (aliases such as
+# __NR3264_fcntl on asm-generic architectures included).
 $(BUILD)/bpf/syscall_names.h:
 	@mkdir -p $(dir $@)
 	{ echo '/* generated from <asm/unistd.h> */'; \
+	  echo '#include <asm/unistd.h>'; \
 	  echo 'static const char *const syscall_names[] = {'; \
 	  echo '#include <asm/unistd.h>' | $(CC) -dM -E -x c - | \
-	    sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/\t[\2] = "\1",/p' | sort -t[ -k2 -n; \
+	    sed -n 's/^#define __NR_\([a-z0-9_]*\) .*/\1/p' | \
+	    grep -v -x -e syscalls -e arch_specific_syscall -e 'syscall_max' | sort -u | \
+	    sed 's/.*/\t[__NR_&] = "&",/'; \
 	  echo '};'; } > $@.tmp
 	mv $@.tmp $@
 

@@ -140,13 +140,16 @@ static void kspan_sring_free(struct kspan_sring *sr)
 }
 
 /*
- * A ring leaves the thread index at its release; readers that found it
- * are done once the grace period that starts now is over.
+ * A ring leaves the thread index at its release (or was overwritten there
+ * by a newer ring of its thread, earlier); readers that found it are done
+ * once the grace period started now is over. Started, not only noted: an
+ * idle system might otherwise not run one for a long time.
  */
 static void kspan_sring_unindex(struct kspan_sring *sr)
 {
-	xa_cmpxchg(&kspan_sring_by_tid, sr->id.tid, sr, NULL, GFP_KERNEL);
-	sr->rcu_cookie = get_state_synchronize_rcu();
+	/* Storing NULL allocates nothing. */
+	xa_cmpxchg(&kspan_sring_by_tid, sr->id.tid, sr, NULL, 0);
+	sr->rcu_cookie = start_poll_synchronize_rcu();
 }
 
 /* Frees a drained ring now if no reader can hold it, or leaves it to the worker. */
@@ -513,7 +516,12 @@ long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
 	 * Two threads may race here (one ring per file), and an attach: both
 	 * take the consumer lock, so a file is never both.
 	 */
-	/* The index entry now: storing into it later cannot fail. */
+	/*
+	 * The index entry now, so that storing into it later does not
+	 * allocate (unless a release of an older ring of this thread frees
+	 * it meanwhile: then the store may, and failing only hides the
+	 * thread's span from BPF).
+	 */
 	if (xa_reserve(&kspan_sring_by_tid, sr->id.tid, GFP_KERNEL_ACCOUNT)) {
 		kspan_sring_free(sr);
 		return -ENOMEM;
@@ -533,7 +541,8 @@ long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg)
 				   kspan_dev.flush_jiffies);
 	list_add_tail(&sr->node, &kspan_srings);
 	/* The thread's latest ring: only BPF's view of its span depends on it. */
-	xa_store(&kspan_sring_by_tid, sr->id.tid, sr, GFP_KERNEL);
+	if (xa_is_err(xa_store(&kspan_sring_by_tid, sr->id.tid, sr, GFP_KERNEL_ACCOUNT)))
+		pr_warn_once("no memory to index a submission ring: BPF sees no span for its thread\n");
 	mutex_unlock(&kspan_srings_lock);
 	return 0;
 }
@@ -745,6 +754,7 @@ void kspan_sring_exit(void)
 
 	cancel_delayed_work_sync(&kspan_sring_work);
 	/* Every ring left it at its release; retired ones wait for readers. */
+	WARN_ON_ONCE(!xa_empty(&kspan_sring_by_tid));
 	xa_destroy(&kspan_sring_by_tid);
 	synchronize_rcu();
 	list_for_each_entry_safe(sr, tmp, &kspan_srings, node) {

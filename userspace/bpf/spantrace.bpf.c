@@ -26,7 +26,6 @@ extern int kspan_bpf_submit(const void *rec, __u32 rec__sz) __ksym;
 extern int kspan_bpf_current_span(void *out, __u32 out__sz, __u64 flags) __ksym;
 
 /* Set by the loader before load. */
-const volatile __u32 self_tgid;
 const volatile __u32 targ_tgid;
 const volatile __u32 targ_tid;
 const volatile __u64 targ_cgroup;
@@ -35,6 +34,8 @@ const volatile __u64 min_ns;
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC, kept current by the loader. */
 __u64 realtime_offset_ns;
+/* spantrace's own process (global id): learn_self sets it. */
+__u32 self_tgid;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -64,11 +65,16 @@ struct {
 	__type(value, struct sys_start);
 } sys_starts SEC(".maps");
 
-/* A block request in flight, by its address. */
+/*
+ * A block request, by its address: from its insertion (in the submitting
+ * thread: whose it is, and its parent) or, issued directly, from its issue;
+ * timed from its issue to its completion.
+ */
 struct io_start {
-	__u64 ts;
+	__u64 ts;		/* 0 until issued */
 	__u32 has_parent;
-	__u32 __pad;
+	__u32 filtered;		/* not one to trace: forgotten at its issue */
+	__u64 bytes;
 	struct kspan_span_context parent;
 };
 
@@ -92,6 +98,8 @@ struct off_cpu {
 	__s64 nr;
 	__u32 why;
 	__u32 has_parent;
+	/* The task's start time: a recycled thread id is another thread. */
+	__u64 task_start;
 	struct kspan_span_context parent;
 };
 
@@ -113,10 +121,16 @@ struct {
  * Records are built in a per-CPU buffer, one per level a program can run
  * at on a CPU: a tracepoint in a task, then an interrupt's (block I/O
  * completes there) nest above it and are done before it goes on.
+ * Tracepoints run with preemption off (PREEMPT_RT too): two tasks never
+ * share a level.
  */
 #define REC_CAP		512
 #define REC_NEST	4
-#define ATTR_OFF_MASK	255	/* attributes start below 256; each < 64 */
+/*
+ * Attributes end below 256 (at most 235: a block span with all four), so
+ * masking offsets with it only tells the verifier what is already true.
+ */
+#define ATTR_OFF_MASK	255
 
 struct rec_bufs {
 	__u32 depth;
@@ -165,11 +179,7 @@ static __always_inline int current_parent(struct kspan_span_context *ctx)
 	return kspan_bpf_current_span(ctx, sizeof(*ctx), 0) == 0;
 }
 
-static __always_inline __u64 realtime(__u64 mono)
-{
-	return mono + realtime_offset_ns;
-}
-
+/* A buffer for a record; NULL (counted as a drop) when nested too deep. */
 static __always_inline __u8 *rec_get(struct rec_bufs **bufs)
 {
 	__u32 zero = 0, d;
@@ -178,8 +188,10 @@ static __always_inline __u8 *rec_get(struct rec_bufs **bufs)
 	if (!b)
 		return NULL;
 	d = b->depth;
-	if (d >= REC_NEST)
+	if (d >= REC_NEST) {
+		count(ST_DROPPED);
 		return NULL;
+	}
 	b->depth = d + 1;
 	*bufs = b;
 	return b->buf[d];
@@ -207,14 +219,14 @@ static __always_inline __u32 span_begin(__u8 *r, __u64 start, __u64 end,
 					const char *name, __u32 name_len)
 {
 	struct kspan_span *s = (void *)(r + BODY_OFF);
-	__u64 id;
+	/* Once: the loader may change it between two reads. */
+	__u64 id, offset = realtime_offset_ns;
 
 	__builtin_memset(r, 0, NAME_OFF);
 	if (parent) {
 		__builtin_memcpy(s->trace_id, parent->trace_id, sizeof(s->trace_id));
 		__builtin_memcpy(s->parent_span_id, parent->span_id, sizeof(s->parent_span_id));
 		s->flags = parent->flags & KSPAN_CONTEXT_SAMPLED ? KSPAN_SPAN_SAMPLED : 0;
-		count(ST_CHILDREN);
 	} else {
 		id = random_id();
 		__builtin_memcpy(s->trace_id, &id, sizeof(id));
@@ -224,8 +236,8 @@ static __always_inline __u32 span_begin(__u8 *r, __u64 start, __u64 end,
 	}
 	id = random_id();
 	__builtin_memcpy(s->span_id, &id, sizeof(id));
-	s->start_time_ns = realtime(start);
-	s->end_time_ns = realtime(end);
+	s->start_time_ns = start + offset;
+	s->end_time_ns = end + offset;
 	s->kind = KSPAN_KIND_INTERNAL;
 	if (name_len > ST_NAME_MAX || !name_len)
 		name_len = ST_NAME_MAX;
@@ -249,20 +261,24 @@ static __always_inline __u32 attr_int(__u8 *r, __u32 off, const char *key,
 	return off + sizeof(a) + key_len + sizeof(v);
 }
 
-/* A STRING attribute of the NUL-terminated @value (kernel memory). */
-static __always_inline __u32 attr_str(__u8 *r, __u32 off, const char *key,
-				      __u32 key_len, const void *value)
+/*
+ * A STRING attribute of the NUL-terminated @value (kernel memory, at most
+ * @max bytes, NUL included); *@n counts it when there is one.
+ */
+static __always_inline __u32 attr_str(__u8 *r, __u32 off, __u32 *n, const char *key,
+				      __u32 key_len, const void *value, __u32 max)
 {
 	struct kspan_attr a = { .type = KSPAN_ATTR_STRING, .key_len = key_len };
 	__u32 voff;
-	long n;
+	long len;
 
 	off &= ATTR_OFF_MASK;
 	voff = off + sizeof(a) + (key_len & 31);
-	n = bpf_probe_read_kernel_str(r + voff, 32, value);
-	if (n <= 1)
+	len = bpf_probe_read_kernel_str(r + voff, max & 63, value);
+	if (len <= 1)
 		return off;		/* nothing to say */
-	a.value_len = n - 1;
+	(*n)++;
+	a.value_len = len - 1;
 	__builtin_memcpy(r + off, &a, sizeof(a));
 	bpf_probe_read_kernel(r + off + sizeof(a), key_len & 31, key);
 	return voff + a.value_len;
@@ -276,16 +292,25 @@ static __always_inline void span_submit(__u8 *r, __u32 end, __u16 n, __u8 status
 {
 	struct kspan_record_header *h = (void *)r;
 	struct kspan_span *s = (void *)(r + BODY_OFF);
+	__u32 len = end & (REC_CAP - 1);
+	__u64 parent;
 	int ret;
 
-	h->len = end;
+	if (len < NAME_OFF)
+		return;
+	h->len = len;
 	h->type = KSPAN_RECORD_SPAN;
 	s->status = status;
 	s->attr_count = n;
-	s->attrs_len = end - NAME_OFF - s->name_len;
-	ret = kspan_bpf_submit(r, REC_CAP);
-	if (!ret)
+	s->attrs_len = len - NAME_OFF - s->name_len;
+	__builtin_memcpy(&parent, s->parent_span_id, sizeof(parent));
+	/* Only the record's bytes: the module copies what it is given. */
+	ret = kspan_bpf_submit(r, len);
+	if (!ret) {
 		count(ST_SPANS);
+		if (parent)
+			count(ST_CHILDREN);
+	}
 	else if (ret == -ENOSPC || ret == -EBUSY)
 		count(ST_DROPPED);
 	else
@@ -366,23 +391,59 @@ out:
 
 /* Block I/O ------------------------------------------------------------ */
 
-SEC("tp_btf/block_rq_issue")
-int BPF_PROG(block_issue, struct request *rq)
+/* Whose request it is, taken where it is submitted. */
+static __always_inline void io_note(struct request *rq, struct io_start *st)
+{
+	st->filtered = !wanted();
+	if (!st->filtered) {
+		st->has_parent = current_parent(&st->parent);
+		st->filtered = active_only && !st->has_parent;
+	}
+	if (st->filtered)
+		count(ST_FILTERED);
+}
+
+/* Into an I/O scheduler: still in the submitting thread. */
+SEC("tp_btf/block_rq_insert")
+int BPF_PROG(block_insert, struct request *rq)
 {
 	__u64 key = (__u64)rq;
 	struct io_start st = {};
 
 	count(ST_EVENTS);
-	if (!wanted()) {
-		count(ST_FILTERED);
+	io_note(rq, &st);
+	if (bpf_map_update_elem(&io_starts, &key, &st, BPF_ANY))
+		count(ST_LOST_STATE);
+	return 0;
+}
+
+/*
+ * To the driver: maybe from kblockd or another thread running the queue,
+ * so whose it is comes from its insertion when it had one; issued
+ * directly, this is still the submitting thread.
+ */
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(block_issue, struct request *rq)
+{
+	__u64 key = (__u64)rq;
+	struct io_start st = {}, *e;
+
+	e = bpf_map_lookup_elem(&io_starts, &key);
+	if (e) {
+		if (e->filtered) {
+			bpf_map_delete_elem(&io_starts, &key);
+			return 0;
+		}
+		e->ts = bpf_ktime_get_ns();
+		e->bytes = BPF_CORE_READ(rq, __data_len);
 		return 0;
 	}
-	st.has_parent = current_parent(&st.parent);
-	if (active_only && !st.has_parent) {
-		count(ST_FILTERED);
+	count(ST_EVENTS);
+	io_note(rq, &st);
+	if (st.filtered)
 		return 0;
-	}
 	st.ts = bpf_ktime_get_ns();
+	st.bytes = BPF_CORE_READ(rq, __data_len);
 	if (bpf_map_update_elem(&io_starts, &key, &st, BPF_ANY))
 		count(ST_LOST_STATE);
 	return 0;
@@ -397,6 +458,7 @@ SEC("tp_btf/block_rq_complete")
 int BPF_PROG(block_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
 	__u64 key = (__u64)rq, now;
+	struct gendisk *disk;
 	struct io_start *st;
 	struct rec_bufs *b;
 	__u32 op, off, n = 0;
@@ -406,6 +468,11 @@ int BPF_PROG(block_complete, struct request *rq, blk_status_t error, unsigned in
 	st = bpf_map_lookup_elem(&io_starts, &key);
 	if (!st)
 		return 0;
+	/* A partial completion: the rest follows. */
+	if (nr_bytes < BPF_CORE_READ(rq, __data_len))
+		return 0;
+	if (!st->ts)			/* completed without an issue seen */
+		goto out;
 	now = bpf_ktime_get_ns();
 	if (now - st->ts < min_ns)
 		goto out;
@@ -416,10 +483,12 @@ int BPF_PROG(block_complete, struct request *rq, blk_status_t error, unsigned in
 	name = op < 4 ? block_names[op] : block_other;
 	off = span_begin(r, st->ts, now, st->has_parent ? &st->parent : NULL, name,
 			 op == 0 ? 10 : op == 1 ? 11 : op == 2 ? 11 : op == 3 ? 13 : 11);
-	off = attr_str(r, off, "block.device", 12, BPF_CORE_READ(rq, q, disk, disk_name));
-	n++;
+	/* Queues without a disk exist (an NVMe admin queue, SCSI scans). */
+	disk = BPF_CORE_READ(rq, q, disk);
+	if (disk)
+		off = attr_str(r, off, &n, "block.device", 12, disk->disk_name, 32);
 	ATTR_INT(r, off, n, "block.sector", BPF_CORE_READ(rq, __sector));
-	ATTR_INT(r, off, n, "block.bytes", nr_bytes);
+	ATTR_INT(r, off, n, "block.bytes", st->bytes);
 	if (error)
 		ATTR_INT(r, off, n, "block.status", error);
 	span_submit(r, off, n, error ? KSPAN_STATUS_ERROR : KSPAN_STATUS_UNSET);
@@ -452,16 +521,15 @@ static __always_inline void off_cpu_submit(__u32 tid)
 	if (r) {
 		off = span_begin(r, oc->start, oc->end, oc->has_parent ? &oc->parent : NULL,
 				 off_cpu_name, 7);
-		off = attr_str(r, off, "thread.state", 12, why_names[oc->why & 3]);
-		n++;
+		off = attr_str(r, off, &n, "thread.state", 12, why_names[oc->why & 3],
+			       sizeof(why_names[0]));
 		if (oc->nr >= 0) {
 			ATTR_INT(r, off, n, "syscall.nr", oc->nr);
 			nr = (__u32)oc->nr;
 			name = bpf_map_lookup_elem(&syscall_names, &nr);
-			if (name && name->len) {
-				off = attr_str(r, off, "syscall.name", 12, name->name);
-				n++;
-			}
+			if (name && name->len)
+				off = attr_str(r, off, &n, "syscall.name", 12, name->name,
+					       ST_NAME_MAX);
 		}
 		span_submit(r, off, n, KSPAN_STATUS_UNSET);
 		rec_put(b);
@@ -469,29 +537,35 @@ static __always_inline void off_cpu_submit(__u32 tid)
 	bpf_map_delete_elem(&off_done, &tid);
 }
 
+#define TASK_DEAD_STATE	0x80	/* TASK_DEAD: its last switch out */
+
 SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
 {
-	__u32 prev_tid = BPF_CORE_READ(prev, pid), next_tid = BPF_CORE_READ(next, pid);
+	__u32 prev_tid = prev->pid, next_tid = next->pid;
 	struct off_cpu oc = {}, *left;
 	struct sys_start *sys;
-	unsigned int state;
 	__u64 now = bpf_ktime_get_ns();
 
 	count(ST_EVENTS);
 	/* Current is @prev: its finished interval gets its own identity. */
 	off_cpu_submit(prev_tid);
-	if (wanted()) {
+	/*
+	 * @prev_state is what the scheduler saw (a remote wake-up may already
+	 * have changed prev->__state). A dead task never runs again.
+	 */
+	if (!(prev_state & TASK_DEAD_STATE) && wanted()) {
 		oc.has_parent = current_parent(&oc.parent);
 		if (!active_only || oc.has_parent) {
-			state = BPF_CORE_READ(prev, __state);
-			oc.why = preempt || !state ? WHY_PREEMPTED :
-				 state & 2 ? WHY_BLOCKED :	/* TASK_UNINTERRUPTIBLE */
-				 state & 1 ? WHY_SLEEPING :	/* TASK_INTERRUPTIBLE */
+			oc.why = preempt || !prev_state ? WHY_PREEMPTED :
+				 prev_state & 2 ? WHY_BLOCKED :	/* TASK_UNINTERRUPTIBLE */
+				 prev_state & 1 ? WHY_SLEEPING :	/* TASK_INTERRUPTIBLE */
 				 WHY_OTHER;
 			sys = bpf_map_lookup_elem(&sys_starts, &prev_tid);
 			oc.nr = sys ? sys->nr : -1;
 			oc.start = now;
+			oc.task_start = prev->start_time;
 			if (bpf_map_update_elem(&off_starts, &prev_tid, &oc, BPF_ANY))
 				count(ST_LOST_STATE);
 		} else {
@@ -501,7 +575,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	left = bpf_map_lookup_elem(&off_starts, &next_tid);
 	if (!left)
 		return 0;
-	if (now - left->start >= min_ns) {
+	/* Not left by an earlier thread of the same id. */
+	if (left->task_start == next->start_time && now - left->start >= min_ns) {
 		left->end = now;
 		if (bpf_map_update_elem(&off_done, &next_tid, left, BPF_ANY))
 			count(ST_LOST_STATE);
@@ -519,6 +594,14 @@ int BPF_PROG(sched_exit, struct task_struct *task)
 	off_cpu_submit(tid);
 	bpf_map_delete_elem(&off_starts, &tid);
 	bpf_map_delete_elem(&sys_starts, &tid);
+	return 0;
+}
+
+/* Run once by the loader: its own process, as the programs see ids. */
+SEC("syscall")
+int learn_self(void *ctx)
+{
+	self_tgid = bpf_get_current_pid_tgid() >> 32;
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,7 +54,7 @@ static void usage(FILE *f)
 		"Filters:\n"
 		"  -p, --pid TGID        only this process (global pid)\n"
 		"  -t, --tid TID         only this thread (global tid)\n"
-		"  -c, --cgroup PATH     only this cgroup (v2 directory)\n"
+		"  -c, --cgroup PATH     only this cgroup, not its children (v2 directory)\n"
 		"  -a, --active-only     only threads in an application span\n"
 		"  -m, --min-us N        only work that lasted N microseconds (default 100)\n"
 		"Other:\n"
@@ -147,6 +148,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+#define CGROUP2_MAGIC 0x63677270	/* CGROUP2_SUPER_MAGIC */
+
 /* A cgroup v2 directory's id, as bpf_get_current_cgroup_id() says it. */
 static int cgroup_id(const char *path, __u64 *id)
 {
@@ -154,8 +157,13 @@ static int cgroup_id(const char *path, __u64 *id)
 		struct file_handle fh;
 		__u64 id;
 	} h = { .fh.handle_bytes = sizeof(__u64) };
+	struct statfs fs;
 	int mount_id;
 
+	if (statfs(path, &fs))
+		return -errno;
+	if (fs.f_type != CGROUP2_MAGIC)
+		return -ENOTDIR;
 	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0))
 		return -errno;
 	if (h.fh.handle_bytes != sizeof(__u64))
@@ -238,6 +246,28 @@ static int fill_syscall_names(struct spantrace_bpf *skel)
 	return 0;
 }
 
+/*
+ * Runs a program skipped because it was already running on the CPU (a
+ * block completion in an interrupt above the same program): events lost.
+ */
+static unsigned long long recursion_misses(struct spantrace_bpf *skel)
+{
+	struct bpf_prog_info info;
+	struct bpf_program *p;
+	unsigned long long sum = 0;
+	__u32 len;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		if (bpf_program__fd(p) < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
 static void print_counters(struct spantrace_bpf *skel, FILE *f)
 {
 	static const char *const names[ST_NR_COUNTERS] = {
@@ -257,7 +287,7 @@ static void print_counters(struct spantrace_bpf *skel, FILE *f)
 				sum += vals[i];
 		fprintf(f, " %s %llu", names[k], (unsigned long long)sum);
 	}
-	fprintf(f, "\n");
+	fprintf(f, " recursion_misses %llu\n", recursion_misses(skel));
 	fflush(f);
 }
 
@@ -270,27 +300,45 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* The signals spantrace takes (blocked, then waited for). */
+static void stop_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGHUP);
+	sigaddset(sigs, SIGQUIT);
+	sigaddset(sigs, SIGUSR1);
+}
+
 static int run(struct spantrace_bpf *skel, const struct options *o)
 {
 	struct timespec tick = { .tv_sec = 1 };
-	time_t stop = o->duration_s ? time(NULL) + o->duration_s : 0;
+	__u64 stop = o->duration_s ? clock_ns(CLOCK_MONOTONIC) + o->duration_s * 1000000000ULL : 0;
 	sigset_t sigs;
 	int sig;
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGUSR1);
+	stop_signals(&sigs);
 	for (;;) {
 		sig = sigtimedwait(&sigs, NULL, &tick);
-		if (sig == SIGINT || sig == SIGTERM)
-			return 0;
 		if (sig == SIGUSR1)
 			print_counters(skel, stdout);
+		else if (sig > 0)
+			return 0;
 		update_clock(skel);
-		if (stop && time(NULL) >= stop)
+		if (stop && clock_ns(CLOCK_MONOTONIC) >= stop)
 			return 0;
 	}
+}
+
+/* The programs compare global ids: learn our own as they see it. */
+static int learn_self(struct spantrace_bpf *skel)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.learn_self), &opts))
+		return -errno;
+	return skel->bss->self_tgid ? 0 : -ESRCH;
 }
 
 int main(int argc, char **argv)
@@ -305,7 +353,8 @@ int main(int argc, char **argv)
 		return 2;
 	verbose = o.verbose;
 	if (o.cgroup && (ret = cgroup_id(o.cgroup, &cg))) {
-		fprintf(stderr, "spantrace: cgroup %s: %s\n", o.cgroup, strerror(-ret));
+		fprintf(stderr, "spantrace: cgroup %s: %s\n", o.cgroup,
+			ret == -ENOTDIR ? "not a cgroup v2 directory" : strerror(-ret));
 		return 1;
 	}
 	if (access("/sys/kernel/btf/kspan", R_OK)) {
@@ -315,10 +364,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Signals are taken by sigtimedwait() only; blocked before threads exist. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGUSR1);
+	stop_signals(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
 	libbpf_set_print(print_libbpf);
@@ -327,7 +373,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "spantrace: cannot open the BPF object: %s\n", strerror(errno));
 		return 1;
 	}
-	skel->rodata->self_tgid = (__u32)getpid();
 	skel->rodata->targ_tgid = o.tgid;
 	skel->rodata->targ_tid = o.tid;
 	skel->rodata->targ_cgroup = cg;
@@ -335,6 +380,7 @@ int main(int argc, char **argv)
 	skel->rodata->min_ns = o.min_us * 1000;
 	bpf_program__set_autoload(skel->progs.sys_enter, o.syscalls);
 	bpf_program__set_autoload(skel->progs.sys_exit, o.syscalls);
+	bpf_program__set_autoload(skel->progs.block_insert, o.block);
 	bpf_program__set_autoload(skel->progs.block_issue, o.block);
 	bpf_program__set_autoload(skel->progs.block_complete, o.block);
 	bpf_program__set_autoload(skel->progs.sched_switch, o.off_cpu);
@@ -346,6 +392,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ret = fill_syscall_names(skel);
+	if (!ret)
+		ret = learn_self(skel);
 	if (!ret) {
 		update_clock(skel);
 		ret = spantrace_bpf__attach(skel);
