@@ -112,7 +112,9 @@ $(BUILD)/bin/request_sim: userspace/examples/request_sim.c $(BUILD)/lib/libkspan
 # libbpf to the running kernel's (CO-RE); vmlinux.h and the skeleton are
 # generated, never committed. The syscall names come from this
 # architecture's <asm/unistd.h>.
-VMLINUX_BTF ?= $(or $(BTF_BASE),/sys/kernel/btf/vmlinux)
+# Any stock image's BTF will do (6.1 first: the oldest); else the host's.
+VMLINUX_BTF ?= $(firstword $(wildcard $(KSPAN_CACHE)/kernels/6.1/vmlinux \
+		$(KSPAN_CACHE)/kernels/*/vmlinux) /sys/kernel/btf/vmlinux)
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 $(BUILD)/bpf/vmlinux.h:
 	@mkdir -p $(dir $@)
