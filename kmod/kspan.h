@@ -79,8 +79,9 @@ struct kspan_bad_pos {
 	bool seen;
 };
 
-/**
- * struct kspan_ring - one CPU's span ring
+/*
+ * struct kspan_ring - one CPU's span ring (internal: its fields are
+ * described where they are declared)
  *
  * The memory behind @area is, in this order: the consumer page (mapped
  * read-write into the consumer), the producer page, and the data pages
@@ -169,8 +170,9 @@ static inline void kspan_count(struct kspan_ring *ring, atomic64_t *outcome)
  * @record_max: the module's record size bound
  *
  * The rules are in uapi/kspan_check.h, shared with user space. Inline:
- * a batch checks every record. Returns 0, -EMSGSIZE for a record longer
- * than @record_max, or -EINVAL.
+ * a batch checks every record.
+ *
+ * Return: 0, -EMSGSIZE for a record longer than @record_max, or -EINVAL.
  */
 static inline int kspan_record_validate(const void *rec, u32 len, u32 record_max)
 {
@@ -236,6 +238,10 @@ void kspan_sring_release(struct kspan_file *kf);
 void kspan_sring_space_freed(void);
 void kspan_sring_exit(void);
 int kspan_sring_current_span(struct kspan_span_context *ctx, bool in_irq);
+
+/* bpf.c: kfuncs, called by BPF programs only (declared for the checkers). */
+int kspan_bpf_submit(const void *rec, u32 rec__sz);
+int kspan_bpf_current_span(void *out, u32 out__sz, u64 flags);
 
 /* consumer.c */
 long kspan_ioctl_consumer_attach(struct file *file);

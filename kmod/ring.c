@@ -453,8 +453,9 @@ static unsigned int kspan_ring_write_run(const void **recs, unsigned int n,
  * the ring of the CPU each run executes on, then copies and commits them
  * outside the lock. Never sleeps; callable from any context. Counts each
  * record written as submitted and committed; the caller counts the outcome
- * of the first one not written, on *@ring. Returns how many records, from
- * the first, were written.
+ * of the first one not written, on *@ring.
+ *
+ * Return: how many records, from the first, were written.
  */
 unsigned int kspan_ring_write_many(const void **recs, unsigned int n,
 				   const struct kspan_identity *id,
@@ -478,8 +479,10 @@ unsigned int kspan_ring_write_many(const void **recs, unsigned int n,
  * @id: identity to stamp into it
  * @ring: out: the ring written, or found full or busy
  *
- * As kspan_ring_write_many() for one record. Returns 0, -ENOSPC when the
- * ring is full, or -EBUSY when in NMI its lock is taken.
+ * As kspan_ring_write_many() for one record.
+ *
+ * Return: 0, -ENOSPC when the ring is full, or -EBUSY when its lock is
+ * taken.
  */
 int kspan_ring_write(const void *rec, const struct kspan_identity *id,
 		     struct kspan_ring **ring)
@@ -565,7 +568,7 @@ static u64 kspan_ring_walk(struct kspan_ring *ring, u64 from, u64 want,
  * record, stopping at a busy record or at a position inside a record. A
  * position behind the view, past the producer, or misaligned is ignored and
  * counted. Wakes every producer waiting for space when space was freed.
- * Returns the bytes freed.
+ * Return: the bytes freed.
  */
 u64 kspan_ring_advance_consumer(struct kspan_ring *ring)
 {
@@ -675,10 +678,11 @@ void kspan_ring_attach_consumer(struct kspan_ring *ring)
  * kspan_ring_readable - whether poll should report the ring readable
  * @ring: the ring
  *
- * Called with kspan_dev.consumer_lock held, after the smp_mb() of F. True
- * when a committed record starts at the reader position and either a
- * watermark of data lies ahead of it or a flush is due. Data below the
- * watermark arms the flush timer.
+ * Called with kspan_dev.consumer_lock held, after the smp_mb() of F. Data
+ * below the watermark arms the flush timer.
+ *
+ * Return: true when a committed record starts at the reader position and
+ * either a watermark of data lies ahead of it or a flush is due.
  */
 bool kspan_ring_readable(struct kspan_ring *ring)
 {

@@ -215,6 +215,7 @@ struct kspan_lost {
  * @len: bytes at @records
  * @count: records at @records
  * @accepted: out: how many records, from the first, were accepted
+ * @__reserved0: zero
  * @__reserved: zero
  *
  * The ioctl returns @accepted when it is at least one, else -errno of the
