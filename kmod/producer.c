@@ -12,9 +12,10 @@
  * kspan_wait_for_room() queues the task before it re-evaluates the
  * condition, so a release racing with the check is never missed (barrier
  * E in ring.c). A woken producer starts over on whatever CPU it runs on by
- * then. A signal ends the wait with -EINTR (never restarted: a timeout
- * must not start over); a timeout, already passed or reached while
- * waiting, with -ETIMEDOUT.
+ * then. A signal ends a timed wait with -EINTR (never restarted: a
+ * timeout must not start over) and an untimed one with -ERESTARTSYS
+ * (restarted under SA_RESTART: nothing was written); a timeout, already
+ * passed or reached while waiting, with -ETIMEDOUT.
  *
  * Accounting: each record offered reaches one outcome, counted with its
  * offer on the ring where it happened (struct kspan_stats).
