@@ -345,4 +345,67 @@ TEST_F(kfunc, a_hostile_page_gives_nothing_wrong)
 	EXPECT_EQ(-ENOENT, run_current(self, &got));
 }
 
+/* Mirrors irq_result in kfunc_test.bpf.c. */
+struct irq_result {
+	uint32_t target_tgid, max_hits;
+	uint64_t hits, plain_enoent, plain_other, flagged_ok, flagged_other;
+	uint64_t submitted, submit_failed;
+	struct kspan_span_context last;
+};
+
+/*
+ * A program in a hard interrupt (the tick) that interrupted a thread in a
+ * span: no answer unless it asks for the interrupted thread, then that
+ * thread's span; its submits arrive, with no thread's identity.
+ */
+TEST_F(kfunc, in_an_interrupt_only_on_request_and_for_the_interrupted_thread)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(self->obj, "irq_probe");
+	int map = bpf_map__fd(bpf_object__find_map_by_name(self->obj, "irq_map"));
+	struct irq_result res = { .target_tgid = getpid(), .max_hits = 20 };
+	const struct kspan_record_header *h;
+	const struct kspan_span *sp;
+	struct bpf_link *link;
+	uint8_t rec[REC_SIZE] = { 0 };
+	uint64_t end, arrived = 0;
+	kspan_span_t *s;
+	uint32_t key = 0;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, bpf_map_update_elem(map, &key, &res, BPF_ANY));
+	ASSERT_EQ(SPAN_LEN, make_span(rec, sizeof(rec), 7, SPAN_LEN));
+	ASSERT_EQ(0, bpf_map_update_elem(self->map_fd, &key, rec, BPF_ANY));
+	s = kspan_span_start("busy", KSPAN_SPAN_KIND_INTERNAL);
+	ASSERT_NE(NULL, s);
+	link = bpf_program__attach(p);
+	ASSERT_NE(NULL, link);
+	/* Busy on CPU 0 (the fixture pinned us) until ticks interrupted us. */
+	end = mono_ns() + 5000000000ULL;
+	do {
+		ASSERT_EQ(0, bpf_map_lookup_elem(map, &key, &res));
+	} while (res.hits < res.max_hits && mono_ns() < end);
+	bpf_link__destroy(link);
+	kspan_span_end(s);
+	ASSERT_EQ(0, bpf_map_lookup_elem(map, &key, &res));
+	EXPECT_LT(0u, res.hits);
+	EXPECT_EQ(res.hits, res.plain_enoent);
+	EXPECT_EQ(res.hits, res.flagged_ok);
+	EXPECT_TRUE(same_context(&res.last, s));
+	EXPECT_EQ(res.hits, res.submitted);
+	/* What the interrupts submitted: intact, stamped with no thread. */
+	while ((h = kspan_consumer_next(&self->c, 0))) {
+		if (h->type != KSPAN_RECORD_SPAN)
+			continue;
+		sp = (const void *)(h + 1);
+		EXPECT_EQ(SPAN_LEN, h->len);
+		EXPECT_EQ(0u, sp->id.pid);
+		EXPECT_EQ(0u, sp->id.tid);
+		arrived++;
+	}
+	kspan_consumer_release_all(&self->c);
+	EXPECT_EQ(res.submitted, arrived);
+	EXPECT_EQ(0, kspan_submit(s));
+	kspan_thread_release();
+}
+
 TEST_HARNESS_MAIN
