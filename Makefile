@@ -10,6 +10,7 @@
 #        [ICOUNT=1] [ONLY=producers|kfunc] ICOUNT=1: producers again, counting
 #                                          instructions; ONLY: that part alone
 #   make stress [KERNEL=...]               the stress suite at full scale
+#   make fuzz [KERNEL=debug] [DURATION=s] [SEED=n]  the in-guest fuzzer
 #   make demo                              boot a guest, load the module
 #   make setup                             install dependencies (root)
 #   make clean
@@ -60,7 +61,7 @@ LIBKSPAN := $(BUILD)/lib/libkspan.so.$(LIBKSPAN_VERSION) $(BUILD)/lib/libkspan.a
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 GUEST_BINS := $(GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)
 
-.PHONY: all module user tests bench bench-bin stress check demo setup clean
+.PHONY: all module user tests bench bench-bin stress fuzz check demo setup clean
 all: module user tests bench-bin
 
 # Kbuild writes objects next to the sources, so each kernel gets a farm of
@@ -149,6 +150,14 @@ $(BUILD)/bin/spantrace: userspace/bpf/spantrace.c userspace/bpf/spantrace.h \
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -I$(BUILD)/bpf -Iuserspace/bpf -o $@ $< -lbpf
 
+# The in-guest fuzzer: make fuzz [KERNEL=debug] [DURATION=600] [SEED=n].
+$(BUILD)/tests/fuzz/kspan_fuzz: tests/fuzz/kspan_fuzz.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -pthread -o $@ $< $(LIB_SRC)
+
+fuzz: module $(BUILD)/tests/fuzz/kspan_fuzz
+	scripts/fuzz --kernel $(KERNEL) --duration $(or $(DURATION),600) $(if $(SEED),--seed $(SEED))
+
 # The stress suite at full scale: 2*10^6 records, 10^6 wake-up cycles.
 stress: module tests
 	@mkdir -p $(BUILD)/stress-$(KERNEL)
@@ -192,7 +201,7 @@ $(BUILD)/bench/encode_bench: tests/bench/encode_bench.c $(AGENT_SRC) $(AGENT_HDR
 $(BUILD)/bench/kspan_bench: tests/bench/kspan_bench.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -pthread -o $@ $< $(LIB_SRC)
-tests: $(UNIT_BINS) $(GUEST_BINS) $(BPF_TEST_OBJ)
+tests: $(UNIT_BINS) $(GUEST_BINS) $(BPF_TEST_OBJ) $(BUILD)/tests/fuzz/kspan_fuzz
 
 # BPF programs of the guest suites: plain BPF C, with BTF for libbpf.
 $(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c
