@@ -12,6 +12,10 @@
 #   make stress [KERNEL=...]               the stress suite at full scale
 #   make fuzz [KERNEL=debug] [DURATION=s] [SEED=n]  the in-guest fuzzer
 #   make demo                              boot a guest, load the module
+#   make dkms-install [KVER=release]       install the module's sources for
+#                                          DKMS and build it (root; default:
+#                                          the running kernel)
+#   make dkms-uninstall                    remove it from DKMS
 #   make setup                             install dependencies (root)
 #   make clean
 
@@ -61,7 +65,8 @@ LIBKSPAN := $(BUILD)/lib/libkspan.so.$(LIBKSPAN_VERSION) $(BUILD)/lib/libkspan.a
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 GUEST_BINS := $(GUEST_SRC:tests/guest/%.c=$(BUILD)/tests/guest/%)
 
-.PHONY: all module user tests bench bench-bin stress fuzz check demo setup clean
+.PHONY: all module user tests bench bench-bin stress fuzz check demo setup clean \
+	dkms-install dkms-uninstall
 all: module user tests bench-bin
 
 # Kbuild writes objects next to the sources, so each kernel gets a farm of
@@ -238,6 +243,12 @@ check:
 
 demo:
 	scripts/demo
+
+dkms-install:
+	scripts/dkms-install $(if $(KVER),--kernel $(KVER))
+
+dkms-uninstall:
+	scripts/dkms-install --uninstall
 
 setup:
 	scripts/setup
