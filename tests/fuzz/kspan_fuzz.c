@@ -10,8 +10,14 @@
  * tries to unload the module and takes a CPU offline and back. All of it
  * from one printed seed.
  *
+ * One more process is an honest consumer (the drainer): it attaches when
+ * it can, reads and releases everything, so that rings fill, wrap and
+ * wake their blocked producers many times, and it checks what the module
+ * committed: every record it reads must be well formed.
+ *
  * The module must survive: the guest runner fails the run on any kernel
- * report; at the end every counter adds up and the module unloads.
+ * report; at the end every counter adds up, the drainer read no malformed
+ * record, and the module unloads.
  *
  *   kspan_fuzz [--seed S] [--duration SECONDS] [--procs N]
  */
@@ -34,6 +40,7 @@
 #include <unistd.h>
 
 #include "kspan_client.h"
+#include "kspan_consumer.h"
 #include "kspan_record.h"
 
 #define MAX_PROCS	16
@@ -46,6 +53,8 @@
 struct shared {
 	atomic_ulong ops;
 	atomic_ulong ioctls, records, maps, rings, consumers, forks;
+	/* The drainer's: records read and checked, lost-records among them. */
+	atomic_ulong drained, drained_lost, malformed, resyncs;
 };
 
 static struct shared *shared;
@@ -461,6 +470,99 @@ static void worker_main(uint64_t seed)
 	_exit(0);
 }
 
+/*
+ * Whether a record the module committed to ring @ring is well formed: a
+ * span by the module's own rules, or a lost-records record.
+ */
+static bool record_ok(const struct kspan_record_header *hdr, unsigned int ring)
+{
+	const struct kspan_lost *l = (const void *)(hdr + 1);
+	struct kspan_span_view v;
+
+	if (hdr->flags & KSPAN_RECORD_DISCARD)
+		return true;
+	if (hdr->type == KSPAN_RECORD_SPAN)
+		return kspan_span_parse(hdr, hdr->len, &v) == 0;
+	return hdr->type == KSPAN_RECORD_LOST && hdr->len == sizeof(*hdr) + sizeof(*l) &&
+	       l->count && l->first_ns <= l->last_ns && l->cpu == ring;
+}
+
+/*
+ * Reads ring @i of @c to its end, checking each record. Returns false when
+ * the module freed space under the reader (a stale mapping of another
+ * consumer released it): the reader must start again from the module's
+ * position.
+ */
+static bool drain_ring(struct kspan_consumer *c, unsigned int i)
+{
+	struct kspan_cring *r = &c->rings[i];
+	const struct kspan_record_header *hdr;
+	uint64_t pos;
+	bool ok;
+
+	while ((pos = r->read_pos, hdr = kspan_consumer_next(c, i))) {
+		ok = record_ok(hdr, i);
+		/*
+		 * The record's bytes were read before the module's consumer
+		 * position: if that is still at or before the record, its
+		 * space was never free and the bytes were the module's.
+		 */
+		atomic_thread_fence(memory_order_acquire);
+		if (__atomic_load_n(&r->prod->consumer_pos, __ATOMIC_RELAXED) > pos) {
+			atomic_fetch_add(&shared->resyncs, 1);
+			return false;
+		}
+		if (!ok && atomic_fetch_add(&shared->malformed, 1) < 5)
+			printf("kspan_fuzz: ring %u at %llu: malformed record (type %u, flags %#x, len %u)\n",
+			       i, (unsigned long long)pos, hdr->type, hdr->flags, hdr->len);
+		atomic_fetch_add(&shared->drained, 1);
+		if (hdr->type == KSPAN_RECORD_LOST)
+			atomic_fetch_add(&shared->drained_lost, 1);
+	}
+	return true;
+}
+
+/* The honest consumer; other consumers get their turns in between. */
+static void drainer_main(uint64_t seed)
+{
+	struct rng r = { seed };
+	struct kspan_consumer c;
+	struct pollfd pfd;
+	uint64_t until;
+	unsigned int i;
+	bool in_step;
+
+	while (mono_ns() < deadline_ns) {
+		if (kspan_consumer_open(&c)) {
+			usleep(1000 + below(&r, 5000));
+			continue;
+		}
+		until = mono_ns() + (50 + below(&r, 450)) * 1000000ULL;
+		in_step = true;
+		while (in_step && mono_ns() < until) {
+			for (i = 0; i < c.info.nr_rings && in_step; i++)
+				if (c.rings[i].cons)
+					in_step = drain_ring(&c, i);
+			kspan_consumer_release_all(&c);
+			pfd = (struct pollfd){ .fd = c.fd, .events = POLLIN };
+			poll(&pfd, 1, 10);
+		}
+		kspan_consumer_close(&c);
+		usleep(below(&r, 20000));
+	}
+	fflush(stdout);
+	_exit(0);
+}
+
+static pid_t spawn_drainer(uint64_t seed)
+{
+	pid_t pid = fork();
+
+	if (!pid)
+		drainer_main(seed);
+	return pid;
+}
+
 static pid_t spawn(uint64_t seed)
 {
 	pid_t pid = fork();
@@ -517,7 +619,7 @@ int main(int argc, char **argv)
 	};
 	uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32), start;
 	unsigned int duration = 60, procs = 4, i, kills = 0, unloads = 0, hotplugs = 0;
-	pid_t pids[MAX_PROCS];
+	pid_t pids[MAX_PROCS], drainer;
 	struct rng r;
 	int c, ok;
 
@@ -547,6 +649,7 @@ int main(int argc, char **argv)
 	deadline_ns = start + (uint64_t)duration * 1000000000ULL;
 	for (i = 0; i < procs; i++)
 		pids[i] = spawn(next(&r));
+	drainer = spawn_drainer(next(&r));
 	/* The parent: kill and respawn, try to unload, take a CPU away. */
 	while (mono_ns() < deadline_ns) {
 		usleep(50000 + below(&r, 200000));
@@ -566,6 +669,13 @@ int main(int argc, char **argv)
 			}
 			unloads++;
 			break;
+		case 5:
+			/* A consumer dies mid-read: the next one re-reads. */
+			kill(drainer, SIGKILL);
+			waitpid(drainer, NULL, 0);
+			drainer = spawn_drainer(next(&r));
+			kills++;
+			break;
 		case 4:
 			if (!write_str("/sys/devices/system/cpu/cpu1/online", "0")) {
 				usleep(below(&r, 100000));
@@ -582,6 +692,8 @@ int main(int argc, char **argv)
 		kill(pids[i], SIGKILL);
 		waitpid(pids[i], NULL, 0);
 	}
+	kill(drainer, SIGKILL);
+	waitpid(drainer, NULL, 0);
 	write_str("/sys/devices/system/cpu/cpu1/online", "1");
 	printf("kspan_fuzz: %lu operations in %.0f s (ioctls %lu, record offers %lu, mappings %lu, "
 	       "submission rings %lu, consumers %lu, forks %lu); %u kills, %u unload attempts, "
@@ -590,7 +702,15 @@ int main(int argc, char **argv)
 	       atomic_load(&shared->records), atomic_load(&shared->maps),
 	       atomic_load(&shared->rings), atomic_load(&shared->consumers),
 	       atomic_load(&shared->forks), kills, unloads, hotplugs);
+	printf("kspan_fuzz: drainer: %lu records read and checked (%lu lost-records), "
+	       "%lu malformed, %lu restarts after space freed under it\n",
+	       atomic_load(&shared->drained), atomic_load(&shared->drained_lost),
+	       atomic_load(&shared->malformed), atomic_load(&shared->resyncs));
 	ok = counters_add_up() == 0;
 	printf("kspan_fuzz: counters %s\n", ok ? "add up" : "DO NOT ADD UP");
+	if (atomic_load(&shared->malformed)) {
+		printf("kspan_fuzz: the module committed malformed records\n");
+		ok = 0;
+	}
 	return ok ? 0 : 1;
 }
