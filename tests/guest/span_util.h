@@ -189,9 +189,7 @@ static inline int test_holding(void)
 /* Every offer has one outcome (struct kspan_stats); 0 when that adds up. */
 static inline int64_t stats_unaccounted(const struct kspan_stats *st)
 {
-	return (int64_t)(st->submitted - (st->committed + st->rejected +
-		st->dropped_atomic + st->dropped_policy + st->dropped_busy +
-		st->full_eagain + st->full_timeout + st->interrupted));
+	return (int64_t)(st->submitted - kspan_stats_outcomes(st));
 }
 
 /*

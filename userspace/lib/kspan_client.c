@@ -50,3 +50,9 @@ int kspan_version_format(const struct kspan_version *ver, char *buf, size_t len)
 			(int)strnlen(ver->module_version, sizeof(ver->module_version)),
 			ver->module_version, ver->abi_major, ver->abi_minor);
 }
+
+uint64_t kspan_stats_outcomes(const struct kspan_stats *st)
+{
+	return st->committed + st->rejected + st->dropped_atomic + st->dropped_policy +
+	       st->dropped_busy + st->full_eagain + st->full_timeout + st->interrupted;
+}

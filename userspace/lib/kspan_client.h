@@ -7,6 +7,7 @@
 #define KSPAN_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/kspan.h>
 
 /* Opens KSPAN_DEVICE_PATH (or $KSPAN_DEVICE) with O_CLOEXEC added to flags;
@@ -28,5 +29,10 @@ int kspan_abi_check(const struct kspan_version *ver, unsigned int min_minor);
  * length snprintf would have written.
  */
 int kspan_version_format(const struct kspan_version *ver, char *buf, size_t len);
+
+/* The sum of @st's outcome counters: equal to st->submitted whenever no
+ * submission is in flight (the invariant <linux/kspan.h> states).
+ */
+uint64_t kspan_stats_outcomes(const struct kspan_stats *st);
 
 #endif /* KSPAN_CLIENT_H */
