@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +24,11 @@
 
 static char root[PATH_MAX / 2];
 
+/* The repository: build/.. */
 static void find_root(void)
 {
-	char self[PATH_MAX / 2];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	/* build/tests/guest/agent_e2e -> the repository */
-	self[n > 0 ? n : 0] = 0;
-	snprintf(root, sizeof(root), "%s/../../..", dirname(self));
+	if (build_path("..", root, sizeof(root)))
+		root[0] = '\0';
 }
 
 static uint64_t ms_now(void)

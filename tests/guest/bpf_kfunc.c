@@ -33,17 +33,6 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
-/* build/tests/guest/bpf_kfunc -> build/tests/bpf/kfunc_test.bpf.o */
-static void bpf_obj_path(char *path, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", path, len - 64);
-
-	path[n > 0 ? n : 0] = '\0';
-	*strrchr(path, '/') = '\0';
-	*strrchr(path, '/') = '\0';
-	strcat(path, "/bpf/kfunc_test.bpf.o");
-}
-
 FIXTURE_SETUP(kfunc)
 {
 	char path[PATH_MAX];
@@ -54,7 +43,7 @@ FIXTURE_SETUP(kfunc)
 	self->fd = kspan_open(O_RDWR);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, kspan_consumer_open(&self->c));
-	bpf_obj_path(path, sizeof(path));
+	ASSERT_EQ(0, build_path("tests/bpf/kfunc_test.bpf.o", path, sizeof(path)));
 	self->obj = bpf_object__open_file(path, NULL);
 	ASSERT_NE(NULL, self->obj);
 	/* The verifier resolves the kfunc in the module's BTF here. */

@@ -35,19 +35,6 @@ FIXTURE(st) {
 	unsigned long long spans, dropped, refused, children;
 };
 
-/* build/tests/guest/bpf_spantrace -> build/bin/@prog */
-static void bin_path(const char *prog, char *path, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", path, len - 64);
-
-	path[n > 0 ? n : 0] = '\0';
-	*strrchr(path, '/') = '\0';
-	*strrchr(path, '/') = '\0';
-	*strrchr(path, '/') = '\0';
-	strcat(path, "/bin/");
-	strcat(path, prog);
-}
-
 FIXTURE_SETUP(st)
 {
 	ASSERT_EQ(0, kspan_reload("ring_size=262144 flush_interval_ms=20"));
@@ -99,7 +86,8 @@ static int start_tracer(FIXTURE_DATA(st) *self, const char *const *args)
 
 	for (i = 0; args[i] && i < 14; i++)
 		argv[i + 1] = args[i];
-	bin_path("spantrace", path, sizeof(path));
+	if (build_path("bin/spantrace", path, sizeof(path)))
+		return -1;
 	self->tracer = fork();
 	if (!self->tracer) {
 		fd = open(self->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -226,16 +214,6 @@ static const struct rec *by_span_id(FIXTURE_DATA(st) *self, const uint8_t id[8])
 	return NULL;
 }
 
-/* Runs build/bin/@cmd to its end. */
-static int run(const char *cmd)
-{
-	char path[PATH_MAX], line[PATH_MAX + 64];
-
-	bin_path(cmd, path, sizeof(path));
-	snprintf(line, sizeof(line), "%s > /dev/null", path);
-	return system(line);
-}
-
 /* Parent of kernel span @k: an application span of its trace and thread. */
 static const struct rec *app_parent(FIXTURE_DATA(st) *self, const struct rec *k)
 {
@@ -266,7 +244,7 @@ TEST_F(st, syscall_spans_are_children_of_the_application_spans)
 	ASSERT_EQ(0, start_tracer(self, args));
 	/* Attached programs hold the module's kfuncs. */
 	EXPECT_EQ(-EAGAIN, module_unload("kspan"));
-	ASSERT_EQ(0, run("request_sim -t 2 -n 3"));
+	ASSERT_EQ(0, run_build_bin("request_sim -t 2 -n 3"));
 	ASSERT_EQ(0, stop_tracer(self));
 	collect(self);
 	for (i = 0; i < self->n; i++) {
@@ -327,7 +305,7 @@ TEST_F(st, off_cpu_spans_say_why_with_the_threads_identity)
 	const struct rec *p;
 
 	ASSERT_EQ(0, start_tracer(self, args));
-	ASSERT_EQ(0, run("request_sim -t 2 -n 3"));
+	ASSERT_EQ(0, run_build_bin("request_sim -t 2 -n 3"));
 	ASSERT_EQ(0, stop_tracer(self));
 	collect(self);
 	for (i = 0; i < self->n; i++) {
@@ -469,7 +447,7 @@ TEST_F(st, without_an_application_span_kernel_spans_start_their_own_traces)
 	for (i = 0; i < 3; i++)
 		nanosleep(&ts, NULL);
 	/* Another process's syscalls are not traced (--pid). */
-	ASSERT_EQ(0, run("request_sim -t 1 -n 1"));
+	ASSERT_EQ(0, run_build_bin("request_sim -t 1 -n 1"));
 	ASSERT_EQ(0, stop_tracer(self));
 	collect(self);
 	for (i = 0; i < self->n; i++) {

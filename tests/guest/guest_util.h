@@ -65,4 +65,38 @@ static inline void read_line(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
+/*
+ * @rel under the build directory the running suite comes from
+ * (build/tests/guest/<suite>: three levels up); 0 or -errno.
+ */
+static inline int build_path(const char *rel, char *path, size_t len)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int i;
+
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	for (i = 0; i < 3; i++) {
+		slash = strrchr(exe, '/');
+		if (!slash)
+			return -ENOENT;
+		*slash = '\0';
+	}
+	return snprintf(path, len, "%s/%s", exe, rel) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+/* Runs build/bin/@cmd (a command line) to its end, output discarded. */
+static inline int run_build_bin(const char *cmd)
+{
+	char rel[PATH_MAX], line[PATH_MAX + 64];
+
+	snprintf(rel, sizeof(rel), "bin/%s", cmd);
+	if (build_path(rel, line, sizeof(line) - 16))
+		return -1;
+	strcat(line, " > /dev/null");
+	return system(line);
+}
+
 #endif /* KSPAN_GUEST_UTIL_H */

@@ -85,29 +85,13 @@ static const struct got *by_span_id(FIXTURE_DATA(lib) *self, const uint8_t id[8]
 	return NULL;
 }
 
-static int run(const char *cmd)
-{
-	char path[PATH_MAX], line[PATH_MAX + 64];
-	ssize_t len = readlink("/proc/self/exe", path, sizeof(path) - 1);
-
-	if (len < 0)
-		return -1;
-	path[len] = '\0';
-	/* build/tests/guest/libkspan -> build/bin/ */
-	*strrchr(path, '/') = '\0';
-	*strrchr(path, '/') = '\0';
-	*strrchr(path, '/') = '\0';
-	snprintf(line, sizeof(line), "%s/bin/%s > /dev/null", path, cmd);
-	return system(line);
-}
-
 TEST_F(lib, example_program_spans_arrive_nested_one_identity_per_thread)
 {
 	uint32_t tids[8];
 	int i, j, ntids = 0, servers = 0, per_tid[8] = { 0 };
 	const struct got *parent;
 
-	ASSERT_EQ(0, run("request_sim -t 4 -n 5"));
+	ASSERT_EQ(0, run_build_bin("request_sim -t 4 -n 5"));
 	/* 4 threads x 5 requests x 5 spans. */
 	ASSERT_EQ(100, collect(self, 100, 5000));
 	for (i = 0; i < self->n; i++) {
