@@ -176,12 +176,19 @@ static int start_receiver(struct _test_data_agent *self, const char *script)
 	return -1;
 }
 
-/* Starts spanagent against the receiver, with extra flags. */
+/*
+ * Starts spanagent against the receiver, with extra flags. Its export and
+ * shutdown timeouts are generous: in a loaded emulated guest the receiver
+ * may take longer than the default 10 s to answer, and an export that times
+ * out is sent again, a duplicate the tests would count. The tests of the
+ * timeouts set their own (later flags win).
+ */
 static pid_t start_agent(struct _test_data_agent *self, const char *const *extra)
 {
 	char bin[PATH_MAX], endpoint[64];
-	char *argv[32] = { bin, "--endpoint", endpoint, "--schedule-delay", "100" };
-	int n = 5;
+	char *argv[32] = { bin, "--endpoint", endpoint, "--schedule-delay", "100",
+			   "--export-timeout", "30000", "--shutdown-timeout", "30000" };
+	int n = 9;
 
 	snprintf(bin, sizeof(bin), "%s/build/bin/spanagent", root);
 	snprintf(endpoint, sizeof(endpoint), "%s://127.0.0.1:%d/v1/traces", self->scheme,
@@ -1021,7 +1028,7 @@ TEST_F_TIMEOUT(agent, console_trees_and_file_lines, 300)
 	for (i = 0; i < 100 && count_lines(out, "cache.get") == 0; i++)
 		usleep(100000);
 	kill(self->agent, SIGTERM);
-	EXPECT_EQ(0, wait_exit(self->agent, 30000));
+	EXPECT_EQ(0, wait_exit(self->agent, 60000));
 	self->agent = 0;
 	EXPECT_TRUE(find_line(out, "trace abababababababababababababababab  cart", line, sizeof(line)));
 	EXPECT_TRUE(find_line(out, "GET /cart  12.000 ms  server", line, sizeof(line)));
@@ -1038,7 +1045,7 @@ TEST_F_TIMEOUT(agent, console_trees_and_file_lines, 300)
 	for (i = 0; i < 100 && count_lines(out, NULL) == 0; i++)
 		usleep(100000);
 	kill(self->agent, SIGTERM);
-	EXPECT_EQ(0, wait_exit(self->agent, 30000));
+	EXPECT_EQ(0, wait_exit(self->agent, 60000));
 	self->agent = 0;
 	snprintf(cmd, sizeof(cmd), "head -1 %s > %s/line1 && node %s/tests/node/otlp_decode.js json %s/line1 > %s/decoded",
 		 out, self->dir, root, self->dir, self->dir);
