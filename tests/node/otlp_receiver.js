@@ -9,10 +9,12 @@
 //        [--script ITEM,ITEM...] [--port N] [--tls-key F --tls-cert F]
 //
 // A script ITEM answers one request: CODE[xN][:ra=S][:radate=S][:stall=MS]
-// [:partial=N]. CODE 200 accepts; 429/5xx answer without accepting; 400
-// refuses; ra= adds Retry-After in seconds, radate= as an HTTP-date S
-// seconds ahead; stall= waits before answering; partial= reports N spans
-// rejected in a partial success. After the script, every request gets 200.
+// [:late=MS][:partial=N]. CODE 200 accepts; 429/5xx answer without
+// accepting; 400 refuses; ra= adds Retry-After in seconds, radate= as an
+// HTTP-date S seconds ahead; stall= waits before accepting and answering;
+// late= accepts at once and answers after MS (a slow acknowledgement);
+// partial= reports N spans rejected in a partial success. After the
+// script, every request gets 200.
 // SIGUSR2 stops answering requests (a backend that is down: connections
 // are refused); SIGHUP starts again.
 'use strict';
@@ -121,12 +123,15 @@ const handler = (req, res) => {
 		}
 		const lines = record(decoded, info);
 		info.spans = lines.length;
-		const answer = () => {
+		const ok = step.code >= 200 && step.code < 300;
+		const accept = () => {
 			logRequest(info);
-			if (step.code >= 200 && step.code < 300) {
-				const keep = lines.slice(0, lines.length - (step.partial || 0));
-				if (keep.length)
-					fs.appendFileSync(args.spans, keep.join('\n') + '\n');
+			const keep = lines.slice(0, lines.length - (step.partial || 0));
+			if (ok && keep.length)
+				fs.appendFileSync(args.spans, keep.join('\n') + '\n');
+		};
+		const answer = () => {
+			if (ok) {
 				const json = info.type === 'application/json';
 				const partial = step.partial ? [step.partial, 'test rejected ' + step.partial] : [0, ''];
 				res.writeHead(200, { 'Content-Type': info.type });
@@ -142,10 +147,15 @@ const handler = (req, res) => {
 			res.writeHead(step.code, headers);
 			res.end('test backend says ' + step.code);
 		};
-		if (step.stall)
-			setTimeout(answer, step.stall);
-		else
-			answer();
+		if (step.stall) {
+			setTimeout(() => { accept(); answer(); }, step.stall);
+		} else {
+			accept();
+			if (step.late)
+				setTimeout(answer, step.late);
+			else
+				answer();
+		}
 	});
 };
 
