@@ -49,12 +49,28 @@
 #define MAPS		8
 #define REC_CAP		8192
 
+static const unsigned long cmds[] = {
+	KSPAN_IOC_VERSION, KSPAN_IOC_SUBMIT, KSPAN_IOC_SUBMIT_BATCH,
+	KSPAN_IOC_SET_PRODUCER_OPTS, KSPAN_IOC_SETUP_SUBMIT_RING, KSPAN_IOC_FLUSH,
+	KSPAN_IOC_CONSUMER_ATTACH, KSPAN_IOC_RING_INFO, KSPAN_IOC_RELEASE,
+	KSPAN_IOC_STATS,
+};
+static const char *const cmd_names[] = {
+	"VERSION", "SUBMIT", "SUBMIT_BATCH", "SET_PRODUCER_OPTS", "SETUP_SUBMIT_RING",
+	"FLUSH", "CONSUMER_ATTACH", "RING_INFO", "RELEASE", "STATS", "unknown commands",
+};
+#define NCMDS		(sizeof(cmds) / sizeof(cmds[0]))
+#define NERRNO		135	/* answers[][0] counts successes; larger errnos share the last */
+_Static_assert(sizeof(cmd_names) / sizeof(cmd_names[0]) == NCMDS + 1, "a name per command");
+
 /* Shared with the parent: operations done, by kind. */
 struct shared {
 	atomic_ulong ops;
 	atomic_ulong ioctls, records, maps, rings, consumers, forks;
 	/* The drainer's: records read and checked, lost-records among them. */
 	atomic_ulong drained, drained_lost, malformed, resyncs;
+	/* What the module answered to each command (unknown ones last). */
+	atomic_ulong answers[NCMDS + 1][NERRNO];
 };
 
 static struct shared *shared;
@@ -89,7 +105,7 @@ static uint64_t mono_ns(void)
 
 /* Memory a pointer argument may point at. */
 struct targets {
-	uint8_t *buf;		/* read-write, REC_CAP */
+	uint8_t *buf;		/* read-write, REC_CAP, then a guard page */
 	uint8_t *ro;		/* read-only page */
 	uint8_t *gone;		/* unmapped */
 };
@@ -164,12 +180,6 @@ static size_t random_record(struct rng *r, uint8_t *buf, size_t cap)
 	return (size_t)len;
 }
 
-static const unsigned long cmds[] = {
-	KSPAN_IOC_VERSION, KSPAN_IOC_SUBMIT, KSPAN_IOC_SUBMIT_BATCH,
-	KSPAN_IOC_SET_PRODUCER_OPTS, KSPAN_IOC_SETUP_SUBMIT_RING, KSPAN_IOC_FLUSH,
-	KSPAN_IOC_CONSUMER_ATTACH, KSPAN_IOC_RING_INFO, KSPAN_IOC_RELEASE,
-	KSPAN_IOC_STATS,
-};
 
 struct worker {
 	struct rng r;
@@ -183,6 +193,21 @@ struct worker {
 static int pick_fd(struct worker *w)
 {
 	return w->fds[below(&w->r, FDS)];
+}
+
+/* Every ioctl of the workers, tallied by command and answer. */
+static long fuzz_ioctl(int fd, unsigned long cmd, unsigned long arg)
+{
+	long ret = ioctl(fd, cmd, arg);
+	int err = ret < 0 ? errno : 0;
+	size_t i;
+
+	for (i = 0; i < NCMDS && cmds[i] != cmd; i++)
+		;
+	atomic_fetch_add(&shared->answers[i][err < NERRNO ? err : NERRNO - 1], 1);
+	if (ret < 0)
+		errno = err;
+	return ret;
 }
 
 static void op_open_close(struct worker *w, struct rng *r)
@@ -207,7 +232,15 @@ static void op_ioctl(struct worker *w, struct rng *r)
 		arg = next(r);			/* a number, not a pointer */
 	else
 		arg = (unsigned long)pick_ptr(r, &w->t);
-	ioctl(pick_fd(w), cmd, arg);
+	if (cmd == KSPAN_IOC_STATS && below(r, 2)) {
+		/* A well-formed query now and then: its success path too. */
+		struct kspan_stats_query *q = (void *)w->t.buf;
+
+		memset(q, 0, sizeof(*q));
+		q->ring = below(r, 4) ? (uint32_t)below(r, 3) : KSPAN_STATS_ALL;
+		arg = (unsigned long)q;
+	}
+	fuzz_ioctl(pick_fd(w), cmd, arg);
 	atomic_fetch_add(&shared->ioctls, 1);
 }
 
@@ -222,11 +255,11 @@ static void op_records(struct worker *w, struct rng *r)
 	if (below(r, 4) == 0) {
 		opts.policy = below(r, 5);
 		opts.timeout_ns = below(r, 3) ? below(r, 2000000) : next(r);
-		ioctl(fd, KSPAN_IOC_SET_PRODUCER_OPTS, &opts);
+		fuzz_ioctl(fd, KSPAN_IOC_SET_PRODUCER_OPTS, (unsigned long)&opts);
 	}
 	if (below(r, 2)) {
 		if (random_record(r, p, REC_CAP))
-			ioctl(fd, KSPAN_IOC_SUBMIT, p);
+			fuzz_ioctl(fd, KSPAN_IOC_SUBMIT, (unsigned long)p);
 		atomic_fetch_add(&shared->records, 1);
 		return;
 	}
@@ -242,7 +275,7 @@ static void op_records(struct worker *w, struct rng *r)
 	batch.count = below(r, 8) ? (uint32_t)n : (uint32_t)next(r);
 	if (below(r, 16) == 0)
 		batch.__reserved0 = 1;
-	ioctl(fd, KSPAN_IOC_SUBMIT_BATCH, &batch);
+	fuzz_ioctl(fd, KSPAN_IOC_SUBMIT_BATCH, (unsigned long)&batch);
 	atomic_fetch_add(&shared->records, n);
 }
 
@@ -305,7 +338,7 @@ static void op_submit_ring(struct worker *w, struct rng *r)
 	size_t len;
 
 	setup.size = below(r, 8) ? 4096u << below(r, 4) : (uint32_t)next(r);
-	if (ioctl(fd, KSPAN_IOC_SETUP_SUBMIT_RING, &setup))
+	if (fuzz_ioctl(fd, KSPAN_IOC_SETUP_SUBMIT_RING, (unsigned long)&setup))
 		return;
 	atomic_fetch_add(&shared->rings, 1);
 	len = (size_t)page + 2 * (size_t)setup.size;
@@ -327,7 +360,7 @@ static void op_submit_ring(struct worker *w, struct rng *r)
 		random_bytes(r, m, 64);
 		random_bytes(r, m + page, below(r, 2048));
 	}
-	ioctl(fd, KSPAN_IOC_FLUSH, below(r, 4) ? 0 : (unsigned long)below(r, 4));
+	fuzz_ioctl(fd, KSPAN_IOC_FLUSH, below(r, 4) ? 0 : (unsigned long)below(r, 4));
 	if (below(r, 2))
 		munmap(m, len);
 }
@@ -340,10 +373,10 @@ static void op_consumer(struct worker *w, struct rng *r)
 	uint8_t *m;
 	size_t len;
 
-	if (ioctl(fd, KSPAN_IOC_CONSUMER_ATTACH))
+	if (fuzz_ioctl(fd, KSPAN_IOC_CONSUMER_ATTACH, 0))
 		return;
 	atomic_fetch_add(&shared->consumers, 1);
-	if (ioctl(fd, KSPAN_IOC_RING_INFO, &info) == 0 && info.nr_rings) {
+	if (fuzz_ioctl(fd, KSPAN_IOC_RING_INFO, (unsigned long)&info) == 0 && info.nr_rings) {
 		unsigned int ring = below(r, info.nr_rings + 1);
 
 		len = info.data_off + 2 * info.data_size;
@@ -360,13 +393,13 @@ static void op_consumer(struct worker *w, struct rng *r)
 			default: cp->consumer_pos = pp->producer_pos - below(r, 64); break;
 			}
 			cp->read_pos = below(r, 2) ? cp->consumer_pos : next(r);
-			ioctl(fd, KSPAN_IOC_RELEASE, below(r, 4) ? ring : (unsigned long)next(r));
+			fuzz_ioctl(fd, KSPAN_IOC_RELEASE, below(r, 4) ? ring : (unsigned long)next(r));
 			munmap(m, len);
 		}
 	}
 	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
 	poll(&pfd, 1, (int)below(r, 3));
-	ioctl(fd, KSPAN_IOC_RELEASE, KSPAN_RELEASE_ALL);
+	fuzz_ioctl(fd, KSPAN_IOC_RELEASE, KSPAN_RELEASE_ALL);
 	/* Detach by closing: the next consumer may attach. */
 	pthread_mutex_lock(&w->lock);
 	for (int i = 0; i < FDS; i++)
@@ -387,7 +420,7 @@ static void op_fork(struct worker *w, struct rng *r)
 		for (i = 0; i < MAPS; i++)
 			if (w->maps[i] && below(r, 2))
 				(void)*(volatile uint8_t *)w->maps[i];
-		ioctl(pick_fd(w), KSPAN_IOC_FLUSH, 0);
+		fuzz_ioctl(pick_fd(w), KSPAN_IOC_FLUSH, 0);
 		_exit(0);
 	}
 	if (pid > 0)
@@ -453,11 +486,19 @@ static void worker_main(uint64_t seed)
 	long page = sysconf(_SC_PAGESIZE);
 	pthread_t th[THREADS];
 	struct worker w = { .r = { seed } };
+	uint8_t *base;
+	size_t span;
 	int i;
 
 	sigaction(SIGALRM, &sa, NULL);
 	pthread_mutex_init(&w.lock, NULL);
-	w.t.buf = aligned_alloc(64, REC_CAP + 64);
+	/* A pointer that runs off the buffer's end runs into no memory. */
+	span = ((size_t)REC_CAP + (size_t)page - 1) / (size_t)page * (size_t)page;
+	base = mmap(NULL, span + (size_t)page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED || mprotect(base + span, (size_t)page, PROT_NONE))
+		_exit(1);
+	w.t.buf = base + span - REC_CAP;
 	w.t.ro = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	w.t.gone = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	munmap(w.t.gone, page);
@@ -619,6 +660,41 @@ static int counters_add_up(void)
 	return ret || kspan_stats_outcomes(st) != st->submitted ? -1 : 0;
 }
 
+/*
+ * What the module answered, per command. A fuzzer that never got through
+ * a command's argument checks, or never failed them, tested less than it
+ * claims: every known command must have been answered both ways.
+ */
+static bool answers_cover_every_command(void)
+{
+	bool covered = true;
+	unsigned long n, ok, errs;
+	const char *name;
+	size_t i, e;
+
+	for (i = 0; i <= NCMDS; i++) {
+		printf("kspan_fuzz: %s:", cmd_names[i]);
+		for (e = 0, ok = 0, errs = 0; e < NERRNO; e++) {
+			n = atomic_load(&shared->answers[i][e]);
+			if (!n)
+				continue;
+			if (!e)
+				ok = n;
+			else
+				errs += n;
+			name = e ? strerrorname_np((int)e) : "ok";
+			printf(" %s %lu", e == NERRNO - 1 ? "other" : name ? name : "E?", n);
+		}
+		printf("\n");
+		if (i < NCMDS && (!ok || !errs)) {
+			printf("kspan_fuzz: %s never %s\n", cmd_names[i],
+			       !ok ? "succeeded" : "failed");
+			covered = false;
+		}
+	}
+	return covered;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -716,8 +792,13 @@ int main(int argc, char **argv)
 	       "%lu malformed, %lu restarts after space freed under it\n",
 	       atomic_load(&shared->drained), atomic_load(&shared->drained_lost),
 	       atomic_load(&shared->malformed), atomic_load(&shared->resyncs));
-	ok = counters_add_up() == 0;
-	printf("kspan_fuzz: counters %s\n", ok ? "add up" : "DO NOT ADD UP");
+	ok = answers_cover_every_command();
+	if (counters_add_up()) {
+		printf("kspan_fuzz: counters DO NOT ADD UP\n");
+		ok = 0;
+	} else {
+		printf("kspan_fuzz: counters add up\n");
+	}
 	if (atomic_load(&shared->malformed)) {
 		printf("kspan_fuzz: the module committed malformed records\n");
 		ok = 0;

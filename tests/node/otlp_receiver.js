@@ -12,7 +12,8 @@
 // [:late=MS][:partial=N]. CODE 200 accepts; 429/5xx answer without
 // accepting; 400 refuses; ra= adds Retry-After in seconds, radate= as an
 // HTTP-date S seconds ahead; stall= waits before accepting and answering;
-// late= accepts at once and answers after MS (a slow acknowledgement);
+// late= accepts at once and answers after MS (a slow acknowledgement;
+// ignored with stall=);
 // partial= reports N spans rejected in a partial success. After the
 // script, every request gets 200.
 // SIGUSR2 stops answering requests (a backend that is down: connections
