@@ -3,8 +3,9 @@
  * Guest suite: the in-kernel API from NMI context
  * (tests/kmod/kspan_nmi_producer.c). NMIs are sent to CPU 0 while a user
  * producer writes there and the test hook holds that ring's lock for 2 ms
- * at each of its reservations: many NMIs land while the lock is held by
- * the very code they interrupted. An NMI never spins: it drops and counts
+ * at each of its reservations, with at least 1 ms between them: many NMIs
+ * land while the lock is held by the very code they interrupted, many
+ * while it is free. An NMI never spins: it drops and counts
  * (dropped_busy), the consumer finds lost-records records adding up to
  * exactly those drops, every span that was not dropped arrives with the
  * identity of interrupt context, and the debug kernels report nothing.
@@ -65,7 +66,11 @@ struct user_producer {
 	uint64_t sent;
 };
 
-/* Writes on CPU 0, where the NMIs land, until told to stop. */
+/*
+ * Writes on CPU 0, where the NMIs land, until told to stop. It sleeps 1 ms
+ * after each span: back to back, a fast guest could hold the lock through
+ * every NMI (it did once: 400 busy, 0 written), and the test wants both.
+ */
 static void *user_producer(void *arg)
 {
 	struct user_producer *up = arg;
@@ -83,6 +88,7 @@ static void *user_producer(void *arg)
 			break;
 		}
 		up->sent++;
+		usleep(1000);
 	}
 	close(fd);
 	return NULL;
