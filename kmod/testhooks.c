@@ -3,7 +3,8 @@
  * kspan: test hooks (see testhooks.h), set through debugfs:
  *
  *   kspan/test/hold_us	  how long to hold, in microseconds; writing it
- *			  arms the hook, 0 disarms it
+ *			  arms the hook, 0 disarms it and ends a hold
+ *			  in progress within a millisecond
  *   kspan/test/hold_point   0: with the ring lock held, 1: between
  *			  reservation and commit
  *   kspan/test/hold_ring    the ring whose writers are held (default 0)
@@ -36,8 +37,12 @@ void kspan_test_hold(struct kspan_ring *ring, enum kspan_hold_point where)
 	if (atomic_dec_if_positive(&hold_count) < 0)
 		return;
 	WRITE_ONCE(holding, 1);
-	/* A busy wait: nothing here may sleep (interrupts may be off). */
-	while (us) {
+	/*
+	 * A busy wait: nothing here may sleep (interrupts may be off). A test
+	 * that must see the hold outlast something arms a long one and ends
+	 * it itself, rather than guessing how long that something takes.
+	 */
+	while (us && READ_ONCE(hold_us)) {
 		u32 step = min_t(u32, us, 1000);
 
 		udelay(step);

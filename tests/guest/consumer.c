@@ -371,16 +371,26 @@ TEST_F_TIMEOUT(cons, poll_sleeps_on_a_busy_record_until_it_commits, 120)
 /*
  * Any user may read the counters, as often as it likes: they are read
  * without the ring lock, so a call returns while a writer holds it.
+ *
+ * The writer holds the lock on CPU 0 with interrupts off; the reader runs
+ * on CPU 1. Kernel work on CPU 1 that waits for every CPU (a TLB flush
+ * after a vfree, such as the module's init memory freed by a worker after
+ * the fixture's load: seen in a trace) waits for the hold too, and the
+ * reader behind it: such an attempt proves nothing either way, and is
+ * made again. A counter read that took the lock would wait in every one.
  */
+#define COUNTER_READ_ATTEMPTS 3
+
 TEST_F_TIMEOUT(cons, counters_are_read_without_the_ring_lock, 120)
 {
 	struct kspan_stats st;
-	int status, go[2], done[2], held_during = 0;
+	int status, go[2], done[2], attempt, held_during = 0;
+	uint64_t t0, took;
 	pid_t pid, reader;
 	char c = 0;
 
 	/*
-	 * The reader is set up (another user, its own fd) before the hold:
+	 * The reader is set up (another user, its own fd) before the holds:
 	 * what it does while the writer holds the lock is only the two
 	 * calls, on CPU 1, so nothing but the lock could make them wait.
 	 */
@@ -392,33 +402,52 @@ TEST_F_TIMEOUT(cons, counters_are_read_without_the_ring_lock, 120)
 	if (reader == 0) {
 		int fd;
 
+		close(go[1]);
 		if (setgid(65534) || setuid(65534))
 			_exit(10);
 		fd = kspan_open(O_RDONLY);
-		if (fd < 0 || read(go[0], &c, 1) != 1)
+		if (fd < 0)
 			_exit(11);
-		if (get_stats(fd, 0, &st) || get_stats(fd, KSPAN_STATS_ALL, &st))
-			_exit(12);
-		c = 1;
-		_exit(write(done[1], &c, 1) == 1 ? 0 : 13);
+		/* Once per byte, until the test closes the pipe. */
+		while (read(go[0], &c, 1) == 1) {
+			if (get_stats(fd, 0, &st) || get_stats(fd, KSPAN_STATS_ALL, &st))
+				_exit(12);
+			if (write(done[1], &c, 1) != 1)
+				_exit(13);
+		}
+		_exit(0);
 	}
-	ASSERT_EQ(0, test_hold(0, 0, 2000000, 1));
-	pid = put_later(self->fd, 0, 8, 0);
-	ASSERT_LE(0, pid);
-	while (!test_holding())
-		usleep(1000);
-	ASSERT_EQ(1, write(go[1], &c, 1));
-	ASSERT_EQ(1, read(done[0], &c, 1));
-	/* Still held: the calls did not wait for the lock. */
-	held_during = test_holding();
+	close(go[0]);
+	for (attempt = 1; attempt <= COUNTER_READ_ATTEMPTS && !held_during; attempt++) {
+		/*
+		 * Held until the reader is done (3 s at most), then ended
+		 * here: how long the two calls take in an emulated guest is
+		 * not the question, only whether they wait for the lock.
+		 */
+		ASSERT_EQ(0, test_hold(0, 0, 3000000, 1));
+		pid = put_later(self->fd, 0, 8, 0);
+		ASSERT_LE(0, pid);
+		while (!test_holding())
+			usleep(1000);
+		t0 = mono_ns();
+		ASSERT_EQ(1, write(go[1], &c, 1));
+		ASSERT_EQ(1, read(done[0], &c, 1));
+		took = mono_ns() - t0;
+		/* Still held: the calls did not wait for the lock. */
+		held_during = test_holding();
+		ASSERT_EQ(0, test_hold(0, 0, 0, 0));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+		if (!held_during)
+			TH_LOG("attempt %d: the reader took %llu ns, past the hold", attempt,
+			       (unsigned long long)took);
+	}
+	close(go[1]);
 	ASSERT_EQ(reader, waitpid(reader, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_TRUE(held_during);
-	waitpid(pid, &status, 0);
 	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
-	EXPECT_EQ(1u, st.committed);
-	close(go[0]);
-	close(go[1]);
+	EXPECT_EQ((uint64_t)attempt - 1, st.committed);
 	close(done[0]);
 	close(done[1]);
 }
