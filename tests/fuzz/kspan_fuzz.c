@@ -180,7 +180,6 @@ static size_t random_record(struct rng *r, uint8_t *buf, size_t cap)
 	return (size_t)len;
 }
 
-
 struct worker {
 	struct rng r;
 	struct targets t;
@@ -222,7 +221,7 @@ static void op_open_close(struct worker *w, struct rng *r)
 
 static void op_ioctl(struct worker *w, struct rng *r)
 {
-	unsigned long cmd = below(r, 16) ? cmds[below(r, sizeof(cmds) / sizeof(cmds[0]))]
+	unsigned long cmd = below(r, 16) ? cmds[below(r, NCMDS)]
 					 : (unsigned long)next(r);
 	unsigned long arg;
 
