@@ -2,9 +2,11 @@
 /*
  * kspan: test hooks (see testhooks.h), set through debugfs:
  *
- *   kspan/test/hold_us	  how long to hold, in microseconds; writing it
- *			  arms the hook, 0 disarms it and ends a hold
- *			  in progress within a millisecond
+ *   kspan/test/hold_us	  how long to hold, in microseconds, at most
+ *			  KSPAN_HOLD_MAX_US; writing it arms the hook, 0
+ *			  disarms it and ends a hold in progress within a
+ *			  millisecond (wait for holding to read 0 before
+ *			  arming the next)
  *   kspan/test/hold_point   0: with the ring lock held, 1: between
  *			  reservation and commit
  *   kspan/test/hold_ring    the ring whose writers are held (default 0)
@@ -16,9 +18,17 @@
 #include <linux/delay.h>
 #include <linux/minmax.h>
 #include <linux/preempt.h>
+#include <linux/time64.h>
 
 #include "kspan.h"
 #include "testhooks.h"
+
+/*
+ * A hold spins with interrupts or preemption off: a test that died before
+ * ending its hold must not leave one long enough for the soft-lockup (20 s)
+ * or RCU stall (21 s) detectors.
+ */
+#define KSPAN_HOLD_MAX_US	(5 * USEC_PER_SEC)
 
 static u32 hold_us;
 static u32 hold_point;
@@ -28,7 +38,7 @@ static u32 holding;
 
 void kspan_test_hold(struct kspan_ring *ring, enum kspan_hold_point where)
 {
-	u32 us = READ_ONCE(hold_us);
+	u32 us = min_t(u32, READ_ONCE(hold_us), KSPAN_HOLD_MAX_US);
 
 	/* Writers in NMI are what the holds are there to meet, not to hold. */
 	if (!us || READ_ONCE(hold_point) != where ||
@@ -38,9 +48,10 @@ void kspan_test_hold(struct kspan_ring *ring, enum kspan_hold_point where)
 		return;
 	WRITE_ONCE(holding, 1);
 	/*
-	 * A busy wait: nothing here may sleep (interrupts may be off). A test
-	 * that must see the hold outlast something arms a long one and ends
-	 * it itself, rather than guessing how long that something takes.
+	 * A busy wait: nothing here may sleep (interrupts or preemption are
+	 * off). A test that must see the hold outlast something arms a long
+	 * one and ends it itself, rather than guessing how long that
+	 * something takes.
 	 */
 	while (us && READ_ONCE(hold_us)) {
 		u32 step = min_t(u32, us, 1000);

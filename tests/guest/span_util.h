@@ -186,6 +186,15 @@ static inline int test_holding(void)
 	return buf[0] == '1';
 }
 
+/* Whether the armed hook still waits for a writer to hold. */
+static inline int test_hold_pending(void)
+{
+	char buf[32];
+
+	read_line(KSPAN_TEST_DIR "hold_count", buf, sizeof(buf));
+	return strtoul(buf, NULL, 10) > 0;
+}
+
 /* Every offer has one outcome (struct kspan_stats); 0 when that adds up. */
 static inline int64_t stats_unaccounted(const struct kspan_stats *st)
 {
