@@ -18,12 +18,14 @@
 
 FIXTURE(cons) {
 	int fd;
-	pid_t helper;	/* a child with the device open, reaped in teardown */
+	/* Children with the device open, reaped in teardown. */
+	pid_t helper, writer;
 };
 
 FIXTURE_SETUP(cons)
 {
 	self->helper = 0;
+	self->writer = 0;
 	ASSERT_EQ(0, kspan_reload("ring_size=16384 record_max=1024"));
 	ASSERT_EQ(0, pin_to_cpu(0));
 	self->fd = kspan_open(O_RDWR);
@@ -37,6 +39,10 @@ FIXTURE_TEARDOWN(cons)
 	if (self->helper > 0) {
 		kill(self->helper, SIGKILL);
 		waitpid(self->helper, NULL, 0);
+	}
+	if (self->writer > 0) {
+		kill(self->writer, SIGKILL);
+		waitpid(self->writer, NULL, 0);
 	}
 	close(self->fd);
 	EXPECT_EQ(0, module_unload("kspan"));
@@ -395,7 +401,6 @@ TEST_F_TIMEOUT(cons, counters_are_read_without_the_ring_lock, 120)
 	struct kspan_stats st;
 	int status = 0, go[2], done[2], attempt, held_during = 0;
 	uint64_t t0, took;
-	pid_t pid;
 	char c = 0;
 
 	/*
@@ -438,8 +443,8 @@ TEST_F_TIMEOUT(cons, counters_are_read_without_the_ring_lock, 120)
 		 * not the question, only whether they wait for the lock.
 		 */
 		ASSERT_EQ(0, test_hold(0, 0, 3000000, 1));
-		pid = put_later(self->fd, 0, 8, 0);
-		ASSERT_LE(0, pid);
+		self->writer = put_later(self->fd, 0, 8, 0);
+		ASSERT_LE(0, self->writer);
 		t0 = mono_ns();
 		while (!test_holding() && test_hold_pending() &&
 		       mono_ns() - t0 < 10000000000ull)
@@ -447,14 +452,13 @@ TEST_F_TIMEOUT(cons, counters_are_read_without_the_ring_lock, 120)
 		if (!test_holding()) {
 			/* This CPU stood still through the whole hold: void. */
 			ASSERT_FALSE(test_hold_pending());
-			ASSERT_EQ(pid, waitpid(pid, &status, 0));
+			ASSERT_EQ(self->writer, waitpid(self->writer, &status, 0));
+			self->writer = 0;
 			TH_LOG("attempt %d: the hold came and went unseen", attempt);
 			continue;
 		}
 		t0 = mono_ns();
 		if (write(go[1], &c, 1) != 1 || read(done[0], &c, 1) != 1) {
-			test_hold(0, 0, 0, 0);
-			waitpid(pid, NULL, 0);
 			waitpid(self->helper, &status, 0);
 			self->helper = 0;
 			ASSERT_TRUE(0) {
@@ -465,7 +469,8 @@ TEST_F_TIMEOUT(cons, counters_are_read_without_the_ring_lock, 120)
 		/* Still held: the calls did not wait for the lock. */
 		held_during = test_holding();
 		ASSERT_EQ(0, test_hold(0, 0, 0, 0));
-		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_EQ(self->writer, waitpid(self->writer, &status, 0));
+		self->writer = 0;
 		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 		if (!held_during)
 			TH_LOG("attempt %d: the reader took %llu ns, past the hold", attempt,
