@@ -8,6 +8,7 @@
 #include <linux/atomic.h>
 #include <linux/errno.h>
 #include <linux/irq_work.h>
+#include <linux/ktime.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/timer.h>
@@ -224,8 +225,8 @@ void kspan_file_release_producer(struct kspan_file *kf);
 long kspan_ioctl_submit(struct file *file, void __user *uarg);
 long kspan_ioctl_submit_batch(struct file *file, void __user *uarg);
 long kspan_ioctl_producer_opts(struct file *file, void __user *uarg);
-unsigned long kspan_deadline(struct file *file);
-int kspan_wait_for_room(struct kspan_ring *ring, u32 len, long timeout);
+ktime_t kspan_deadline(struct file *file);
+int kspan_wait_for_room(struct kspan_ring *ring, u32 len, ktime_t deadline);
 
 /* submit_ring.c */
 long kspan_ioctl_setup_submit_ring(struct file *file, void __user *uarg);

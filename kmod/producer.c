@@ -21,7 +21,8 @@
  * offer on the ring where it happened (struct kspan_stats).
  */
 #include <linux/fs.h>
-#include <linux/jiffies.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
 #include <linux/sched/signal.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
@@ -116,15 +117,17 @@ static long kspan_check_copied(const void *rec, u64 have, u64 room)
 }
 
 /*
- * Sleep until @ring has room for a record of @len, at most @timeout
- * jiffies (MAX_SCHEDULE_TIMEOUT: no limit). Returns 0 when there is room,
- * -ETIMEDOUT, or -EINTR when a signal is pending. Each time the task
- * goes to sleep counts as blocked, before it sleeps, so that the counter
- * shows a producer that is waiting now; a condition that holds at once
- * does not count.
+ * Sleep until @ring has room for a record of @len, at most until
+ * @deadline (CLOCK_MONOTONIC; KTIME_MAX: no limit). Returns 0 when there
+ * is room, -ETIMEDOUT once the deadline has passed (never before: an
+ * hrtimer, not a jiffies count that may end up to a tick early), or -EINTR
+ * when a signal is pending. Each time the task goes to sleep counts as
+ * blocked, before it sleeps, so that the counter shows a producer that is
+ * waiting now; a condition that holds at once does not count.
  */
-int kspan_wait_for_room(struct kspan_ring *ring, u32 len, long timeout)
+int kspan_wait_for_room(struct kspan_ring *ring, u32 len, ktime_t deadline)
 {
+	bool timed = deadline != KTIME_MAX;
 	DEFINE_WAIT(wait);
 	int ret = 0;
 
@@ -137,12 +140,16 @@ int kspan_wait_for_room(struct kspan_ring *ring, u32 len, long timeout)
 			ret = -EINTR;
 			break;
 		}
-		if (!timeout) {
+		if (timed && ktime_compare(ktime_get(), deadline) >= 0) {
 			ret = -ETIMEDOUT;
 			break;
 		}
 		atomic64_inc(&ring->stats.blocked);
-		timeout = schedule_timeout(timeout);
+		if (timed)
+			schedule_hrtimeout_range(&deadline, current->timer_slack_ns,
+						 HRTIMER_MODE_ABS);
+		else
+			schedule();
 	}
 	finish_wait(&ring->space_wq, &wait);
 	return ret;
@@ -162,14 +169,14 @@ int kspan_wait_for_room(struct kspan_ring *ring, u32 len, long timeout)
  * offers the record again); without SA_RESTART the caller sees -EINTR.
  */
 static long kspan_produce(struct file *file, const void *recs, unsigned int n,
-			  unsigned long deadline, struct kspan_identity *id)
+			  ktime_t deadline, struct kspan_identity *id)
 {
 	struct kspan_file *kf = file->private_data;
 	u32 policy = READ_ONCE(kf->policy);
-	bool timed = READ_ONCE(kf->timeout_ns) != 0;
+	bool timed = deadline != KTIME_MAX;
 	const struct kspan_record_header *hdr;
 	struct kspan_ring *ring;
-	long done = 0, left;
+	long done = 0;
 	int ret;
 
 	for (;;) {
@@ -192,10 +199,7 @@ static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 			return done ? done : -EAGAIN;
 		}
 
-		left = MAX_SCHEDULE_TIMEOUT;
-		if (timed)
-			left = max_t(long, (long)(deadline - jiffies), 0);
-		ret = kspan_wait_for_room(ring, hdr->len, left);
+		ret = kspan_wait_for_room(ring, hdr->len, deadline);
 		if (ret == -ETIMEDOUT) {
 			kspan_count(ring, &ring->stats.full_timeout);
 			return done ? done : ret;
@@ -209,13 +213,17 @@ static long kspan_produce(struct file *file, const void *recs, unsigned int n,
 	}
 }
 
-unsigned long kspan_deadline(struct file *file)
+/* When the file's timed wait ends, or KTIME_MAX for an untimed one. */
+ktime_t kspan_deadline(struct file *file)
 {
 	struct kspan_file *kf = file->private_data;
 	u64 timeout_ns = READ_ONCE(kf->timeout_ns);
 
-	/* Only timed waits use it: skip the conversion for the others. */
-	return jiffies + (timeout_ns ? nsecs_to_jiffies(timeout_ns) : 0);
+	if (!timeout_ns)
+		return KTIME_MAX;
+	/* Saturates: a timeout of centuries is no timeout. */
+	return ktime_add_safe(ktime_get(),
+			      ns_to_ktime(min_t(u64, timeout_ns, KTIME_MAX)));
 }
 
 long kspan_ioctl_submit(struct file *file, void __user *uarg)
@@ -284,7 +292,7 @@ long kspan_ioctl_submit_batch(struct file *file, void __user *uarg)
 {
 	struct kspan_submit_batch __user *ubatch = uarg;
 	struct kspan_file *kf = file->private_data;
-	unsigned long deadline = kspan_deadline(file);
+	ktime_t deadline = kspan_deadline(file);
 	struct kspan_submit_batch batch;
 	struct kspan_identity id;
 	const u8 __user *records;

@@ -622,11 +622,10 @@ long kspan_ioctl_flush(struct file *file, unsigned long flags)
 {
 	struct kspan_file *kf = file->private_data;
 	struct kspan_sring *sr = kspan_sring_of(file);
-	bool timed = READ_ONCE(kf->timeout_ns) != 0;
-	unsigned long deadline = kspan_deadline(file);
+	ktime_t deadline = kspan_deadline(file);
+	bool timed = deadline != KTIME_MAX;
 	struct kspan_move_stop stop = { };
 	u64 target;
-	long left;
 	int ret;
 
 	if (flags & ~(unsigned long)KSPAN_FLUSH_WAIT)
@@ -650,10 +649,7 @@ long kspan_ioctl_flush(struct file *file, unsigned long flags)
 		if (!(flags & KSPAN_FLUSH_WAIT) || (file->f_flags & O_NONBLOCK) ||
 		    READ_ONCE(kf->policy) != KSPAN_FULL_BLOCK)
 			return -EAGAIN;
-		left = MAX_SCHEDULE_TIMEOUT;
-		if (timed)
-			left = max_t(long, (long)(deadline - jiffies), 0);
-		ret = kspan_wait_for_room(stop.ring, stop.len, left);
+		ret = kspan_wait_for_room(stop.ring, stop.len, deadline);
 		if (ret == -EINTR)
 			return timed ? -EINTR : -ERESTARTSYS;
 		if (ret)

@@ -327,6 +327,42 @@ TEST_F(full, timeout_ends_the_wait)
 	EXPECT_EQ((uint64_t)self->filled, st.committed);
 }
 
+/*
+ * A timeout shorter than a tick, and one of a few ticks, measured from
+ * just before the call: each waits its whole time, never less (a
+ * deadline counted in jiffies ends up to a tick early, or at once).
+ */
+TEST_F(full, a_timed_wait_never_ends_before_its_deadline)
+{
+	static const uint64_t timeouts_ns[] = { 1500000, 10000000 };
+	enum { ROUNDS = 10 };
+	uint8_t rec[SPAN_LEN];
+	struct kspan_stats st;
+	uint64_t t0, took;
+	unsigned int i, r;
+	int fd = kspan_open(O_RDWR);
+
+	ASSERT_LE(0, fd);
+	make_span(rec, sizeof(rec), 6100, SPAN_LEN);
+	for (i = 0; i < ARRAY_SIZE(timeouts_ns); i++) {
+		ASSERT_EQ(0, set_policy(fd, KSPAN_FULL_BLOCK, timeouts_ns[i]));
+		for (r = 0; r < ROUNDS; r++) {
+			t0 = now_ns();
+			EXPECT_EQ(-ETIMEDOUT, submit(fd, rec));
+			took = now_ns() - t0;
+			EXPECT_LE(timeouts_ns[i], took)
+				TH_LOG("timeout %llu ns ended after %llu ns",
+				       (unsigned long long)timeouts_ns[i],
+				       (unsigned long long)took);
+		}
+	}
+	close(fd);
+	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
+	EXPECT_EQ(2u * ROUNDS, st.full_timeout);
+	EXPECT_EQ(2u * ROUNDS, st.blocked);
+	EXPECT_EQ((uint64_t)self->filled, st.committed);
+}
+
 TEST_F(full, drop_policy_counts_and_marks_the_loss)
 {
 	const struct kspan_record_header *got;
