@@ -221,9 +221,13 @@ ktime_t kspan_deadline(struct file *file)
 
 	if (!timeout_ns)
 		return KTIME_MAX;
-	/* Saturates: a timeout of centuries is no timeout. */
-	return ktime_add_safe(ktime_get(),
-			      ns_to_ktime(min_t(u64, timeout_ns, KTIME_MAX)));
+	/*
+	 * ktime_add_safe() saturates below KTIME_MAX, the untimed sentinel:
+	 * a timeout of centuries is still a timed wait (ended by a signal).
+	 */
+	return min(ktime_add_safe(ktime_get(),
+				  ns_to_ktime(min_t(u64, timeout_ns, KTIME_MAX))),
+		   KTIME_MAX - 1);
 }
 
 long kspan_ioctl_submit(struct file *file, void __user *uarg)

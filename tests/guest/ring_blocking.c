@@ -312,14 +312,14 @@ TEST_F(full, signal_interrupts_the_wait_with_nothing_written)
 TEST_F(full, timeout_ends_the_wait)
 {
 	struct kspan_stats st;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 	int rfd, ret;
 	pid_t pid = blocked_producer(0, 300000000ull, 6000, &rfd);
 
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(1, producer_done(rfd, 20000, &ret));
 	EXPECT_EQ(-ETIMEDOUT, ret);
-	EXPECT_LE(300000000ull, now_ns() - t0);
+	EXPECT_LE(300000000ull, mono_ns() - t0);
 	waitpid(pid, NULL, 0);
 	ASSERT_EQ(0, get_stats(self->fd, 0, &st));
 	EXPECT_EQ(1u, st.full_timeout);
@@ -329,7 +329,7 @@ TEST_F(full, timeout_ends_the_wait)
 
 /*
  * A timeout shorter than a tick, and one of a few ticks, measured from
- * just before the call: each waits its whole time, never less (a
+ * just before the call on the kernel's clock (CLOCK_MONOTONIC): each waits its whole time, never less (a
  * deadline counted in jiffies ends up to a tick early, or at once).
  */
 TEST_F(full, a_timed_wait_never_ends_before_its_deadline)
@@ -347,13 +347,15 @@ TEST_F(full, a_timed_wait_never_ends_before_its_deadline)
 	for (i = 0; i < ARRAY_SIZE(timeouts_ns); i++) {
 		ASSERT_EQ(0, set_policy(fd, KSPAN_FULL_BLOCK, timeouts_ns[i]));
 		for (r = 0; r < ROUNDS; r++) {
-			t0 = now_ns();
+			t0 = mono_ns();
 			EXPECT_EQ(-ETIMEDOUT, submit(fd, rec));
-			took = now_ns() - t0;
+			took = mono_ns() - t0;
 			EXPECT_LE(timeouts_ns[i], took)
 				TH_LOG("timeout %llu ns ended after %llu ns",
 				       (unsigned long long)timeouts_ns[i],
 				       (unsigned long long)took);
+			/* Loose: catches a unit mix-up, not a slow guest. */
+			EXPECT_GT(timeouts_ns[i] + 1000000000ull, took);
 		}
 	}
 	close(fd);

@@ -244,8 +244,8 @@ enum kspan_full_policy {
  * @__reserved0: zero
  * @timeout_ns: KSPAN_FULL_BLOCK: fail with -ETIMEDOUT after waiting this
  *	long in all (the clock starts when the call does; CLOCK_MONOTONIC,
- *	never less, at most the thread's timer slack more); 0 waits without
- *	limit. A signal ends a timed wait with -EINTR: it is never restarted,
+ *	never less, usually longer by about the thread's timer slack); 0
+ *	waits without limit. A signal ends a timed wait with -EINTR: it is never restarted,
  *	so its timeout cannot start over. An untimed wait ended by a signal
  *	fails with -EINTR, or is restarted after a handler with SA_RESTART, a
  *	stop and continue, or the freezer; the restarted call offers its
