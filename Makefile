@@ -28,6 +28,8 @@ MODDIR := $(BUILD)/$(KERNEL)/mod
 KDIR = $(shell cat $(KSPAN_CACHE)/kernels/$(KERNEL)/build 2>/dev/null)
 # The kernel's BTF, base of the module's (kfuncs need it): the image's
 # vmlinux, extracted by scripts/setup; on a host, /sys/kernel/btf/vmlinux.
+# The kernels built from source have none here: their own vmlinux is in
+# the tree, and Kbuild encodes the module's BTF itself.
 BTF_BASE ?= $(wildcard $(KSPAN_CACHE)/kernels/$(KERNEL)/vmlinux)
 HARNESS_INC := $(KSPAN_CACHE)/tools/include
 

@@ -353,12 +353,14 @@ static int block_read_in_a_span(struct __test_metadata *_metadata, FIXTURE_DATA(
 	int fd, i, found = 0;
 
 	/*
-	 * The host may not have the guest kernel's modules installed: the
-	 * image's are in the cache scripts/setup unpacked it to.
+	 * The host may not have the guest kernel's modules installed: a
+	 * stock image's are in the cache scripts/setup unpacked it to, those
+	 * of a kernel built from source in its build tree.
 	 */
 	snprintf(cmd, sizeof(cmd),
-		 "modprobe -q null_blk %s || { "
-		 "d=$(echo ${KSPAN_CACHE:-$HOME/.cache/kspan}/kernels/*/root/lib/modules/$(uname -r)/kernel | cut -d' ' -f1); "
+		 "modprobe -q null_blk %s || { c=${KSPAN_CACHE:-$HOME/.cache/kspan}; "
+		 "d=$(echo $c/kernels/*/root/lib/modules/$(uname -r)/kernel | cut -d' ' -f1); "
+		 "[ -d \"$d\" ] || d=$(cat $c/kernels/$KSPAN_KERNEL/build); "
 		 "{ insmod $d/fs/configfs/configfs.ko* 2>/dev/null; true; } && "
 		 "insmod $d/drivers/block/null_blk/null_blk.ko* %s; }", params, params);
 	if (system(cmd))
