@@ -20,8 +20,9 @@
  * producer and ring, and the counters agree. KSPAN_RACE_SECONDS sets how
  * long the race runs (default 8).
  *
- * Uses only the module's ABI 1.0 calls, so that it builds against the
- * module core as it was before the hardening too.
+ * Uses only the module's ABI 1.0 calls, so that it runs against the
+ * module core as it was before the hardening too (built in that tree with
+ * mono_ns() added to its span_util.h).
  */
 #include <poll.h>
 #include <pthread.h>
@@ -168,15 +169,6 @@ static long long kcsan_data_races(void)
 	return found == 2 ? sum : -1;
 }
 
-/* CLOCK_MONOTONIC (span_util.h of the old tree has no mono_ns()). */
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void on_sigusr1(int sig)
 {
 	(void)sig;	/* only to end a blocked submit with -EINTR */
@@ -267,15 +259,15 @@ TEST_F_TIMEOUT(race, full_ring_edge_under_dense_race_watch, 600)
 	ASSERT_EQ(0, pthread_create(&side_thr, NULL, migrate_and_read_stats, &side));
 
 	/* One record per ring per round, released at once: the edge. */
-	end = clock_ns() + secs * 1000000000ull;
+	end = mono_ns() + secs * 1000000000ull;
 	running = PRODUCERS;
 	while (running) {
 		if (!atomic_load(&stop) &&
-		    (clock_ns() >= end || atomic_load(&failed))) {
+		    (mono_ns() >= end || atomic_load(&failed))) {
 			atomic_store(&stop, 1);
-			end = clock_ns() + DRAIN_NS;
+			end = mono_ns() + DRAIN_NS;
 		}
-		if (atomic_load(&stop) && clock_ns() >= end)
+		if (atomic_load(&stop) && mono_ns() >= end)
 			break;
 		got = 0;
 		for (ring = 0; ring < self->c.info.nr_rings; ring++) {
